@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from brightpath.child import grade_band_index, grade_for_age
 from brightpath.features import PROFILE_FEATURES, expert_params, profile_features
 from brightpath.questionnaire import CATEGORY_NAMES, ITEM_KEYS
 from brightpath.schedule import N_PARAMS, PARAM_NAMES, SUMMARY_FEATURES, params_to_unit, summarize_params, unit_to_params
@@ -145,7 +146,8 @@ def generate_datasets(
     traits = pd.DataFrame({"family_id": families.family_id,
                            **{f"latent_{c}": families.preferences[:, i] for i, c in enumerate(CATEGORY_NAMES)},
                            "attention_factor": families.attention_factor,
-                           "chronotype_hours": families.chronotype_hours, "leniency": families.leniency})
+                           "chronotype_hours": families.chronotype_hours, "leniency": families.leniency,
+                           "responsiveness": families.responsiveness})
     hidden = hidden.merge(traits, on="family_id", how="left")
     processed = pd.concat([inputs, feedback], axis=1)
 
@@ -203,6 +205,38 @@ def load_split(root: Path, version: str, split: str) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
+def load_families(root: Path, version: str, split: str | None = None) -> Families:
+    """The simulated families of a dataset, hidden traits included (for evaluation and the simulator).
+
+    Args:
+        split: one of ``SPLITS`` to keep only that split's families; ``None`` for all.
+    """
+    base = Path(root)
+    raw_path = base / "raw" / version / "families.parquet"
+    truth_path = base / "synthetic" / version / "truth.parquet"
+    for path in (raw_path, truth_path):
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no dataset; run `python -m experiments.train +exp=data` first")
+    raw = pd.read_parquet(raw_path)
+    if split is not None:
+        if split not in SPLITS:
+            raise ValueError(f"split: expected one of {SPLITS}, got {split!r}")
+        raw = raw[raw["split"] == split]
+    traits = pd.read_parquet(truth_path).drop_duplicates("family_id").set_index("family_id").loc[raw["family_id"]]
+    age = raw["child_age"].to_numpy(np.int64)
+    return Families(
+        family_id=raw["family_id"].to_numpy(np.int64),
+        preferences=traits[[f"latent_{c}" for c in CATEGORY_NAMES]].to_numpy(np.float64),
+        age=age,
+        grade_band=grade_band_index(grade_for_age(age)).astype(np.int64),
+        attention_factor=traits["attention_factor"].to_numpy(np.float64),
+        chronotype_hours=traits["chronotype_hours"].to_numpy(np.float64),
+        leniency=traits["leniency"].to_numpy(np.float64),
+        responsiveness=traits["responsiveness"].to_numpy(np.float64),
+        answers=raw[list(ITEM_KEYS)].astype("float32").fillna(0.0).to_numpy(np.float32),
+    )
+
+
 def families_from_table(frame: pd.DataFrame) -> Families:
     """Rebuild the observable part of ``Families`` for unique families in a processed table.
 
@@ -225,6 +259,7 @@ def families_from_table(frame: pd.DataFrame) -> Families:
 
 
 __all__ = [
-    "LOGGED_MIX", "N_PARAMS", "SPLITS", "families_from_table", "family_splits", "generate_datasets", "load_split",
+    "LOGGED_MIX", "N_PARAMS", "SPLITS", "families_from_table", "family_splits", "generate_datasets", "load_families",
+    "load_split",
     "sample_schedule_params", "schedule_table",
 ]
