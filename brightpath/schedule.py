@@ -470,17 +470,36 @@ def encode_layout(layout: np.ndarray, max_tokens: int = MAX_TOKENS) -> tuple[np.
             the last block.
         mask: float32 ``[max_tokens]``, 1 for real blocks.
     """
-    n = layout.shape[0]
-    if n > max_tokens:
-        raise ValidationError("days", f"<{n} blocks>", f"at most {max_tokens} blocks in a week")
-    tokens = np.zeros((max_tokens, N_TOKEN_FEATURES), dtype=np.float32)
-    tokens[:n, 0] = layout[:, 1]
-    tokens[:n, 1] = layout[:, 2]
-    tokens[:n, 2] = layout[:, 0]
-    tokens[:n, 3] = layout[:, 3] / 60.0
-    tokens[:n, 4] = layout[:, 4] / 60.0
-    mask = np.zeros(max_tokens, dtype=np.float32)
-    mask[:n] = 1.0
+    tokens, mask = encode_layouts([layout], max_tokens)
+    return tokens[0], mask[0]
+
+
+def encode_layouts(layouts: Sequence[np.ndarray], max_tokens: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Block tokens of many layouts at once (one NumPy scatter, no per-layout loop); see ``encode_layout``.
+
+    Args:
+        max_tokens: padded length; ``None`` pads only to the longest layout given.
+
+    Returns:
+        tokens float32 ``[len(layouts), T, 5]`` and mask float32 ``[len(layouts), T]``.
+
+    Raises:
+        ValidationError: a layout has more than ``max_tokens`` blocks.
+    """
+    lengths = np.array([len(layout) for layout in layouts], dtype=np.int64)
+    longest = int(lengths.max()) if len(lengths) else 0
+    width = longest if max_tokens is None else int(max_tokens)
+    if longest > width:
+        raise ValidationError("days", f"<{longest} blocks>", f"at most {width} blocks in a week")
+    tokens = np.zeros((len(lengths), width, N_TOKEN_FEATURES), dtype=np.float32)
+    mask = np.zeros((len(lengths), width), dtype=np.float32)
+    if longest == 0:
+        return tokens, mask
+    rows = np.concatenate(layouts)
+    owner = np.repeat(np.arange(len(lengths)), lengths)
+    slot = np.arange(len(rows)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    tokens[owner, slot] = np.column_stack([rows[:, 1], rows[:, 2], rows[:, 0], rows[:, 3] / 60.0, rows[:, 4] / 60.0])
+    mask[owner, slot] = 1.0
     return tokens, mask
 
 

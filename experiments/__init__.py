@@ -1,0 +1,12 @@
+"""Hydra entry points that wire the domain library, environments and agents into runs.
+
+``python -m experiments.train +exp=<name>`` is the one command line; ``experiments.tasks``
+holds what each experiment does and ``experiments.tracking`` how it is recorded.
+"""
+import os
+
+# TF-Agents needs Keras 2 (tf-keras); set before anything can import TensorFlow.
+# brightpath does the same; repeating it here keeps the entry point safe on its own.
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+# Runs are headless: figures are written to files and logged, never shown.
+os.environ.setdefault("MPLBACKEND", "Agg")

@@ -1,0 +1,96 @@
+"""The one command line: ``python -m experiments.train +exp=<name> [key=value ...]``.
+
+    python -m experiments.train +exp=data                     # synthetic datasets
+    python -m experiments.train +exp=ppo model=transformer seed=3
+    python -m experiments.train -m +exp=ppo model=mlp,transformer seed=0,1,2
+
+Each job: validate the config (unknown keys and wrong types fail here, before any
+work), import the task module named by ``task``, seed every RNG from ``seed``, open the
+MLflow run, run the task, log its final metrics under ``final/``, print a summary.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping
+
+import hydra
+from omegaconf import DictConfig
+
+from brightpath.reproducibility import seed_everything
+from experiments import config_check, tasks, tracking
+
+log = logging.getLogger(__name__)
+
+
+def run(cfg: DictConfig) -> dict[str, float]:
+    """Run one job from a composed config (no ``hydra`` section) and return its final metrics.
+
+    Inside a Hydra job (the CLI, or tests that set ``HydraConfig``) the overrides are
+    type-checked and multirun jobs are grouped under their sweep's parent MLflow run.
+
+    Raises:
+        experiments.config_check.ConfigError: the config is invalid; nothing has run.
+    """
+    config_check.validate(cfg)
+    task = tasks.load(cfg.task)
+    seed_everything(int(cfg.seed), with_tensorflow=bool(getattr(task, "USES_TENSORFLOW", False)))
+    resume_id = tracking.find_run_to_resume(cfg) if cfg.resume else None
+
+    with tracking.start_run(cfg, run_id=resume_id) as tracker:
+        returned = task.run(cfg, tracker)
+        metrics = _final_metrics(cfg.task, returned)
+        tracker.log_metrics({f"final/{name}": value for name, value in metrics.items()})
+    _print_summary(cfg, tracker, metrics)
+    return metrics
+
+
+def objective(cfg: DictConfig, metrics: Mapping[str, float]) -> float | None:
+    """The value of ``cfg.optimize_metric`` (with or without ``final/``) for a sweeper, or None."""
+    name = cfg.get("optimize_metric")
+    if not name:
+        return None
+    for key in (name, name.removeprefix("final/")):
+        if key in metrics:
+            return float(metrics[key])
+    raise config_check.ConfigError(
+        f"optimize_metric: {name!r} is not a final metric of task {cfg.task!r}; it returned: "
+        + (", ".join(sorted(metrics)) or "(none)")
+    )
+
+
+# configs/ as an absolute path (Hydra's "../configs" relative to this file): a relative
+# path works only when this file runs as __main__, not when main() is called from code.
+@hydra.main(version_base="1.3", config_path=str(config_check.CONFIG_DIR), config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    """Hydra entry point; a config error exits with status 2 and a one-paragraph message."""
+    try:
+        return objective(cfg, run(cfg))
+    except config_check.ConfigError as err:
+        print(f"config error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _final_metrics(task_name: str, returned: object) -> dict[str, float]:
+    if not isinstance(returned, Mapping):
+        raise TypeError(f"task {task_name!r}: run() must return dict[str, float], got {type(returned).__name__}")
+    metrics = {}
+    for name, value in returned.items():
+        try:
+            metrics[str(name)] = float(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"task {task_name!r}: final metric {name!r} is not a number: {value!r}") from None
+    return metrics
+
+
+def _print_summary(cfg: DictConfig, tracker: tracking.Tracker, metrics: Mapping[str, float]) -> None:
+    where = f"MLflow run {tracker.run_id} in experiment {cfg.logger.experiment_name!r}" if tracker.enabled \
+        else "MLflow logging off"
+    lines = [f"{cfg.run_name} (task {cfg.task}, seed {cfg.seed}) done; {where}"]
+    width = max((len(name) for name in metrics), default=0)
+    lines += [f"  {name:<{width}}  {value:.6g}" for name, value in sorted(metrics.items())]
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
