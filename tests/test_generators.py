@@ -1,0 +1,183 @@
+"""The one generator interface: every implementation maps profiles to valid parameters and
+Schedule JSON in batches; evaluation scores them by the hidden truth, counts invalid
+schedules, and never passes a broken model off as the expert rule."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from brightpath.baselines import expert_training_arrays, make_regressor
+from brightpath.errors import ModelLoadError, ValidationError
+from brightpath.features import expert_params
+from brightpath.generators import (
+    ExpertGenerator,
+    Generator,
+    OracleGenerator,
+    RegressorGenerator,
+    evaluate_generator,
+    load_generator,
+    schedules,
+)
+from brightpath.schedule import (
+    N_PARAMS,
+    PARAM_NAMES,
+    SUMMARY_FEATURES,
+    clip_params,
+    json_to_layout,
+    summarize_many,
+    summarize_params,
+)
+from brightpath.simulator import sample_families, true_scores
+
+SMALL_ORACLE = {"n_random": 48, "n_rounds": 2, "n_local": 8}
+
+
+@pytest.fixture(scope="module")
+def families():
+    return sample_families(40, np.random.default_rng(21))
+
+
+@pytest.fixture(scope="module")
+def rf_generator():
+    train = sample_families(400, np.random.default_rng(22))
+    X, Y = expert_training_arrays(train.answers, train.child_age)
+    return RegressorGenerator(make_regressor("rf", {"n_estimators": 20}, seed=0).fit(X, Y), name="rf")
+
+
+answers_strategy = arrays(np.float32, st.tuples(st.integers(1, 6), st.just(25)), elements=st.sampled_from(
+    [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(answers_strategy, st.data())
+def test_every_generator_writes_valid_parameters_and_schedule_json(rf_generator, answers, data):
+    ages = np.array(data.draw(st.lists(st.integers(5, 18), min_size=len(answers), max_size=len(answers))),
+                    dtype=np.float32)
+    for generator in (ExpertGenerator(), rf_generator):
+        assert isinstance(generator, Generator)
+        params = generator.params(answers, ages)
+        assert params.shape == (len(answers), N_PARAMS)
+        np.testing.assert_array_equal(clip_params(params), params)  # in range and on each step
+        written = generator.schedules(answers, ages)
+        assert len(written) == len(answers)
+        for schedule, row, age in zip(written, answers, ages):
+            json_to_layout(json.loads(json.dumps(schedule)))
+            assert schedule["meta"]["source"] == generator.source
+            assert schedule["meta"]["family"]["answers"] == [int(a) for a in row]
+            assert schedule["meta"]["family"]["child_age"] == int(age)
+
+
+def test_the_expert_generator_is_the_rule(families):
+    generator = ExpertGenerator()
+    np.testing.assert_array_equal(generator.params(families.answers, families.child_age),
+                                  expert_params(families.answers, families.child_age))
+    written = schedules(generator, families.answers[:3], families.child_age[:3])
+    meta = written[0]["meta"]
+    assert meta["source"] == "expert" and meta["model_version"] == generator.model_version
+    assert {name: meta[name] for name in PARAM_NAMES}
+
+
+def test_batch_shapes_are_checked_and_named():
+    generator = ExpertGenerator()
+    with pytest.raises(ValidationError, match="answers"):
+        generator.params(np.ones((2, 24)), np.array([8, 9]))
+    with pytest.raises(ValidationError, match="child_age"):
+        generator.params(np.ones((2, 25)), np.array([8]))
+
+
+def test_the_oracle_beats_or_matches_the_rule_for_every_family_and_cheats_only_on_its_families(families):
+    oracle = OracleGenerator(families, seed=1, **SMALL_ORACLE)
+    params = oracle.params(families.answers, families.child_age)
+    oracle_truth = true_scores(families, summarize_params(params, families.grade_band))["satisfaction"]
+    expert = expert_params(families.answers, families.child_age)
+    expert_truth = true_scores(families, summarize_params(expert, families.grade_band))["satisfaction"]
+    assert np.all(oracle_truth >= expert_truth - 1e-12) and oracle_truth.mean() > expert_truth.mean() + 0.05
+    np.testing.assert_array_equal(params, oracle.params(families.answers, families.child_age))  # seeded
+    subset = np.array([5, 2, 9])
+    sub_params = oracle.params(families.answers[subset], families.child_age[subset])
+    sub_truth = true_scores(families.take(subset), summarize_params(sub_params, families.grade_band[subset]))
+    assert np.all(sub_truth["satisfaction"] >= expert_truth[subset] - 1e-12)
+    stranger = sample_families(1, np.random.default_rng(99))
+    with pytest.raises(ValidationError, match=r"answers\[0\]"):
+        oracle.params(stranger.answers, stranger.child_age)
+
+
+def test_load_generator_resolves_names_and_names_what_is_missing(tmp_path, families):
+    assert isinstance(load_generator("expert"), ExpertGenerator)
+    assert isinstance(load_generator("oracle", families=families), OracleGenerator)
+    with pytest.raises(ValueError, match="needs the families"):
+        load_generator("oracle")
+    with pytest.raises(ModelLoadError, match=str(tmp_path / "baselines" / "gbr")):
+        load_generator("gbr", model_dir=tmp_path)
+    with pytest.raises(ModelLoadError, match="generator"):
+        load_generator("ppo", model_dir=tmp_path)
+    with pytest.raises(ValueError, match="experiments.evaluate"):
+        load_generator("runs:/0123abcd")
+    (tmp_path / "junk").mkdir()
+    with pytest.raises(ModelLoadError, match="neither a generator SavedModel"):
+        load_generator(tmp_path / "junk")
+
+
+class _Broken:
+    """A generator that returns NaN for every third family and gives teenagers one hour-long block a day."""
+
+    name = source = "broken"
+    model_version = "test"
+
+    def params(self, answers, child_age):
+        params = expert_params(answers, child_age).astype(np.float64)
+        params[::3] = np.nan
+        teen = np.asarray(child_age) >= 13
+        params[teen, PARAM_NAMES.index("daily_learning_minutes")] = 60.0
+        params[teen, PARAM_NAMES.index("block_duration_minutes")] = 60.0
+        return params
+
+
+class _CoverageScorer:
+    """A stand-in reward model: scores a week by its requirement coverage, records what it saw."""
+
+    def __init__(self):
+        self.calls = []
+
+    def score_layouts(self, layouts, answers, child_age, grade_band):
+        self.calls.append((len(layouts), np.asarray(answers).shape, np.asarray(child_age).shape))
+        coverage = summarize_many(layouts, grade_band)[:, SUMMARY_FEATURES.index("coverage")]
+        return {"satisfaction": coverage, "engagement": coverage, "effectiveness": coverage}
+
+
+def test_evaluation_counts_invalid_schedules_and_scores_them_zero(families):
+    scorer = _CoverageScorer()
+    evaluation = evaluate_generator(_Broken(), families, scorer=scorer)
+    reasons = evaluation.invalid_reason
+    nan_rows = np.arange(len(families)) % 3 == 0
+    assert all(r == "non_finite_params" for r in reasons[nan_rows])
+    teen = (families.age >= 13) & ~nan_rows
+    # Five blocks a week cannot hold six subjects.
+    assert teen.any() and all(r == "missing_subject" for r in reasons[teen])
+    assert all(r is None for r in reasons[~nan_rows & ~teen])
+    assert evaluation.invalid_rate == pytest.approx((nan_rows | teen).mean())
+    assert np.all(evaluation.true_satisfaction[nan_rows] == 0.0)
+    assert np.all(evaluation.true_satisfaction[~nan_rows] > 0.0)
+    assert scorer.calls[-1] == ((~nan_rows).sum(), ((~nan_rows).sum(), 25), ((~nan_rows).sum(),))
+    assert np.all(evaluation.proxy_satisfaction[nan_rows] == 0.0)
+    assert evaluation.seconds >= 0.0 and evaluation.ms_per_family >= 0.0
+    strict = evaluate_generator(ExpertGenerator(), families, min_coverage=0.999)
+    assert set(strict.invalid_reason) == {"low_coverage"} and strict.invalid_rate == 1.0
+    assert np.all(strict.true_satisfaction > 0.0)  # a thin week is still a week: scored, but counted invalid
+
+
+def test_evaluation_matches_the_simulator_and_repeats(families, rf_generator):
+    first = evaluate_generator(rf_generator, families)
+    again = evaluate_generator(rf_generator, families)
+    np.testing.assert_array_equal(first.true_satisfaction, again.true_satisfaction)
+    direct = true_scores(families, summarize_params(first.params, families.grade_band))["satisfaction"]
+    np.testing.assert_allclose(first.true_satisfaction, direct)
+    assert first.proxy_satisfaction is None and first.invalid_rate == 0.0
+    np.testing.assert_array_equal(first.family_id, families.family_id)
+    with pytest.raises(ValueError, match="min_coverage"):
+        evaluate_generator(rf_generator, families, min_coverage=1.5)
