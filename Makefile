@@ -6,7 +6,7 @@ UV     := $(if $(wildcard .venv/bin/uv),.venv/bin/uv,uv)
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup train data reward baseline sweep test bench mlflow-ui lock
+.PHONY: help setup train data reward baseline results evaluate sweep test bench mlflow-ui lock
 
 help:  ## List the targets
 	@echo "BrightPath ML: make <target> [ARGS='hydra overrides']"
@@ -26,6 +26,12 @@ reward: setup  ## Train the reward model (+exp=reward)
 
 baseline: setup  ## Train the baseline regressor generators (+exp=baseline)
 	$(TRAIN) +exp=baseline $(ARGS)
+
+results: setup  ## The results table: every generator on 1,000 held-out families -> reports/results.{md,csv,png}
+	$(TRAIN) +exp=results $(ARGS)
+
+evaluate: setup  ## A/B test two generators, e.g. make evaluate ARGS="a=expert b=ppo_mlp"
+	$(PYTHON) -m experiments.evaluate $(ARGS)
 
 sweep: setup  ## PPO sweep: model=mlp,transformer x seed=0,1,2, grouped in MLflow
 	$(TRAIN) -m +exp=ppo model=mlp,transformer seed=0,1,2 $(ARGS)

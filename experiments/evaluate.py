@@ -63,7 +63,7 @@ _MAX_ARTIFACT_DEPTH = 3
 def held_out_families(cfg: DictConfig, n_families: int, *, split: str = "test", seed: int | None = None):
     """The first ``n_families`` families of the dataset's ``split``, hidden traits included.
 
-    The dataset is generated first if it is missing (``tasks.baseline.ensure_dataset``). When the
+    The dataset is generated first if it is missing (``tasks.data.ensure_dataset``). When the
     split holds fewer families than asked for, the rest are drawn fresh from the family
     simulator with ``np.random.default_rng([seed, 1])`` (ids after the dataset's), so they are
     held out too and the same seed gives the same families.
@@ -73,7 +73,7 @@ def held_out_families(cfg: DictConfig, n_families: int, *, split: str = "test", 
     """
     from brightpath.data import load_families
     from brightpath.simulator import Families, sample_families
-    from experiments.tasks.baseline import ensure_dataset
+    from experiments.tasks.data import ensure_dataset
 
     if int(n_families) < 2:
         raise config_check.ConfigError(f"n_families: expected an integer ≥ 2, got {n_families!r}")

@@ -29,36 +29,12 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from experiments.tasks.data import ensure_dataset
 from experiments.tracking import Tracker
 
 log = logging.getLogger(__name__)
 
 _NOT_HYPERPARAMETERS = ("name", "cv_folds")
-
-
-def ensure_dataset(cfg: DictConfig) -> Path:
-    """``<paths.data_dir>``, after generating the ``data`` config's dataset there if it is missing.
-
-    A missing dataset is generated exactly as ``+exp=data`` would with this run's ``seed``.
-    """
-    from brightpath.data import SPLITS, generate_datasets
-
-    root = Path(cfg.paths.data_dir)
-    version = str(cfg.data.version)
-    if all((root / "processed" / version / f"{split}.parquet").exists() for split in SPLITS) and \
-            (root / "synthetic" / version / "truth.parquet").exists():
-        return root
-    log.info("no dataset %s under %s; generating it (as +exp=data would)", version, root)
-    generate_datasets(
-        root,
-        n_families=int(cfg.data.n_families),
-        schedules_per_family=int(cfg.data.schedules_per_family),
-        val_fraction=float(cfg.data.val_fraction),
-        test_fraction=float(cfg.data.test_fraction),
-        seed=int(cfg.seed),
-        version=version,
-    )
-    return root
 
 
 def hyperparameters(cfg: DictConfig) -> dict:

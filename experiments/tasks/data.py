@@ -8,6 +8,7 @@ TensorFlow-free: it never imports TensorFlow, so it runs in seconds.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,14 @@ from omegaconf import DictConfig
 
 from experiments.tracking import Tracker
 
+log = logging.getLogger(__name__)
 
-def run(cfg: DictConfig, tracker: Tracker) -> dict[str, float]:
-    """Generate the datasets for ``cfg.data`` and ``cfg.seed``; return ``{"data/rows_<table>": n}``."""
+
+def generate(cfg: DictConfig) -> dict[str, Any]:
+    """Write the ``cfg.data`` datasets for ``cfg.seed`` under ``cfg.paths.data_dir``; return the data card."""
     from brightpath.data import generate_datasets
 
-    card = generate_datasets(
+    return generate_datasets(
         Path(cfg.paths.data_dir),
         n_families=int(cfg.data.n_families),
         schedules_per_family=int(cfg.data.schedules_per_family),
@@ -29,6 +32,29 @@ def run(cfg: DictConfig, tracker: Tracker) -> dict[str, float]:
         seed=int(cfg.seed),
         version=str(cfg.data.version),
     )
+
+
+def ensure_dataset(cfg: DictConfig) -> Path:
+    """``<paths.data_dir>``, after generating the ``data`` config's dataset there if it is missing.
+
+    Training tasks call this so each works on a fresh clone; a missing dataset is
+    generated exactly as ``+exp=data`` would with this run's ``seed``.
+    """
+    from brightpath.data import SPLITS
+
+    root = Path(cfg.paths.data_dir)
+    version = str(cfg.data.version)
+    wanted = [root / "processed" / version / f"{split}.parquet" for split in SPLITS]
+    wanted.append(root / "synthetic" / version / "truth.parquet")
+    if not all(path.exists() for path in wanted):
+        log.info("no dataset %s under %s; generating it (as +exp=data would)", version, root)
+        generate(cfg)
+    return root
+
+
+def run(cfg: DictConfig, tracker: Tracker) -> dict[str, float]:
+    """Generate the datasets for ``cfg.data`` and ``cfg.seed``; return ``{"data/rows_<table>": n}``."""
+    card = generate(cfg)
     rows = {f"data/rows_{table}": float(count) for table, count in card["row_counts"].items()}
     tracker.log_params(_card_params(card))
     tracker.log_metrics(rows)

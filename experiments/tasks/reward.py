@@ -89,7 +89,7 @@ def load_reward_datasets(cfg: DictConfig) -> RewardDatasets:
     from brightpath.reward.evaluation import simulated_set
     from brightpath.reward.inputs import data_from_table
     from brightpath.reward.targets import fit_calibration
-    from experiments.tasks.baseline import ensure_dataset
+    from experiments.tasks.data import ensure_dataset
 
     started = time.perf_counter()
     root = ensure_dataset(cfg)

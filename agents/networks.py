@@ -1,0 +1,163 @@
+"""Actor and value networks of the PPO generator, chosen by ``model=mlp|transformer``.
+
+Both models are standard TF-Agents networks (``ActorDistributionNetwork`` with a
+diagonal Normal head, ``ValueNetwork``); they differ in how an observation is encoded:
+
+* ``mlp``: the observation vector straight into fully connected layers.
+* ``transformer``: ``FeatureTokenEncoder``, self-attention over *feature tokens*,
+  as the networks' ``preprocessing_layers``, then the fully connected layers. Each of
+  the 18 observation features becomes a token ``value · w_f + e_f`` (a learned value
+  embedding and a learned feature-id embedding), so attention can relate, say, the
+  rotation score to the expert's block length; the tokens are mean-pooled.
+
+The agent normalises observations before they reach either network.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import brightpath  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow loads)
+import tensorflow as tf
+from tf_agents.networks import actor_distribution_network, normal_projection_network, value_network
+
+MODELS: tuple[str, ...] = ("mlp", "transformer")
+
+
+class FeatureTokenEncoder(tf.keras.layers.Layer):
+    """Self-attention over one token per input feature, pooled to a vector.
+
+    Input ``[batch, num_features]`` (normalised observations); output ``[batch, d_model]``.
+    Pre-norm Transformer encoder blocks (Vaswani et al. 2017; pre-norm after Xiong et
+    al. 2020, stabler without warm-up): ``x + MHA(LN(x))`` then ``x + FFN(LN(x))``,
+    a final LayerNorm, then the mean over tokens.
+
+    Args:
+        num_features: tokens per input (the observation size), ≥ 1.
+        d_model: token width, divisible by ``num_heads``.
+        num_heads: attention heads.
+        ff_dim: hidden width of each block's feed-forward network.
+        num_layers: encoder blocks, ≥ 1.
+    """
+
+    def __init__(self, num_features: int, d_model: int = 32, num_heads: int = 4, ff_dim: int = 64,
+                 num_layers: int = 1, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if num_features < 1 or num_layers < 1:
+            raise ValueError(f"num_features, num_layers: expected ≥ 1, got {num_features} and {num_layers}")
+        if d_model % num_heads:
+            raise ValueError(f"d_model: expected a multiple of num_heads={num_heads}, got {d_model}")
+        self.num_features, self.d_model, self.num_heads = int(num_features), int(d_model), int(num_heads)
+        self.ff_dim, self.num_layers = int(ff_dim), int(num_layers)
+        self.blocks = []
+        for i in range(self.num_layers):
+            self.blocks.append((
+                tf.keras.layers.LayerNormalization(epsilon=1e-5, name=f"block{i}_ln_attention"),
+                tf.keras.layers.MultiHeadAttention(self.num_heads, self.d_model // self.num_heads,
+                                                   name=f"block{i}_attention"),
+                tf.keras.layers.LayerNormalization(epsilon=1e-5, name=f"block{i}_ln_ffn"),
+                tf.keras.layers.Dense(self.ff_dim, activation="gelu", name=f"block{i}_ffn_in"),
+                tf.keras.layers.Dense(self.d_model, name=f"block{i}_ffn_out"),
+            ))
+        self.final_norm = tf.keras.layers.LayerNormalization(epsilon=1e-5, name="final_ln")
+
+    def build(self, input_shape) -> None:
+        if input_shape[-1] != self.num_features:
+            raise ValueError(f"FeatureTokenEncoder: expected {self.num_features} features, got shape {input_shape}")
+        # One initializer instance per weight: an unseeded instance repeats its values.
+        std = 1.0 / math.sqrt(self.d_model)
+        self.value_embedding = self.add_weight(name="value_embedding", shape=(self.num_features, self.d_model),
+                                               initializer=tf.keras.initializers.RandomNormal(stddev=std))
+        self.feature_embedding = self.add_weight(name="feature_embedding", shape=(self.num_features, self.d_model),
+                                                 initializer=tf.keras.initializers.RandomNormal(stddev=std))
+        super().build(input_shape)
+
+    def call(self, inputs, training=False):
+        x = tf.cast(inputs, self.compute_dtype)[..., None] * self.value_embedding + self.feature_embedding
+        for ln_attention, attention, ln_ffn, ffn_in, ffn_out in self.blocks:
+            h = ln_attention(x)
+            x = x + attention(h, h, training=training)
+            x = x + ffn_out(ffn_in(ln_ffn(x)))
+        return tf.reduce_mean(self.final_norm(x), axis=-2)
+
+    def get_config(self) -> dict:
+        # TF-Agents copies preprocessing layers with from_config(get_config()).
+        return {**super().get_config(), "num_features": self.num_features, "d_model": self.d_model,
+                "num_heads": self.num_heads, "ff_dim": self.ff_dim, "num_layers": self.num_layers}
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """What ``build_networks`` needs; mirrors ``configs/model/*.yaml``.
+
+    Attributes:
+        name: ``"mlp"`` or ``"transformer"``.
+        actor_fc_layers, value_fc_layers: widths of the fully connected layers (after
+            the encoder for the transformer).
+        d_model, num_heads, ff_dim, num_layers: ``FeatureTokenEncoder`` (transformer only).
+        init_action_std: the policy's initial standard deviation per action dimension,
+            in action units (the action box is [-1, 1]); state-independent, learned.
+        init_means_output_factor: scale of the mean layer's initial weights; small keeps
+            the initial policy near the middle of the box.
+        jit_compile: compile the PPO update step with XLA (``agents.ppo.PPOLearner``); it
+            pays for the transformer's many small ops, not for the MLP's few.
+    """
+
+    name: str = "mlp"
+    actor_fc_layers: Sequence[int] = (64, 64)
+    value_fc_layers: Sequence[int] = (64, 64)
+    d_model: int = 32
+    num_heads: int = 4
+    ff_dim: int = 64
+    num_layers: int = 1
+    init_action_std: float = 0.3
+    init_means_output_factor: float = 0.1
+    jit_compile: bool = False
+
+    def __post_init__(self) -> None:
+        if self.name not in MODELS:
+            raise ValueError(f"model.name: expected one of {MODELS}, got {self.name!r}")
+        if self.init_action_std <= 0:
+            raise ValueError(f"model.init_action_std: expected > 0, got {self.init_action_std}")
+        if self.name == "transformer" and self.d_model % self.num_heads:
+            raise ValueError(f"model.d_model: expected a multiple of model.num_heads={self.num_heads}, "
+                             f"got {self.d_model}")
+
+
+def build_networks(observation_spec, action_spec, config: NetworkConfig):
+    """``(actor_net, value_net)`` for the observation and action specs (TF-Agents tensor specs).
+
+    The actor's head is a diagonal Normal with a state-independent, learned standard
+    deviation (softplus of a bias initialised so it starts at ``init_action_std``) and a
+    tanh-squashed mean inside the action bounds, as in TF-Agents' PPO examples.
+    """
+    num_features = int(observation_spec.shape[-1])
+
+    def encoder():
+        if config.name == "mlp":
+            return None
+        return FeatureTokenEncoder(num_features, config.d_model, config.num_heads, config.ff_dim, config.num_layers)
+
+    projection = functools.partial(
+        normal_projection_network.NormalProjectionNetwork,
+        state_dependent_std=False,
+        init_means_output_factor=config.init_means_output_factor,
+        std_bias_initializer_value=_softplus_inverse(config.init_action_std),
+        scale_distribution=False,
+    )
+    actor = actor_distribution_network.ActorDistributionNetwork(
+        observation_spec, action_spec, preprocessing_layers=encoder(),
+        fc_layer_params=tuple(config.actor_fc_layers), activation_fn=tf.keras.activations.tanh,
+        continuous_projection_net=projection, name=f"{config.name}_actor",
+    )
+    value = value_network.ValueNetwork(
+        observation_spec, preprocessing_layers=encoder(), fc_layer_params=tuple(config.value_fc_layers),
+        activation_fn=tf.keras.activations.tanh, name=f"{config.name}_value",
+    )
+    return actor, value
+
+
+def _softplus_inverse(y: float) -> float:
+    return float(y + math.log(-math.expm1(-y)))
