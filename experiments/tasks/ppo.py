@@ -302,8 +302,8 @@ def export(cfg: DictConfig, setup: Setup, tracker: Tracker) -> Path:
 def evaluate(cfg: DictConfig, setup: Setup, generator_dir: Path, tracker: Tracker) -> dict[str, float]:
     """The exported generator, the expert rule and the oracle on the same held-out families.
 
-    Returns ``eval/true_satisfaction`` (mean, with ``_ci95_low``/``_ci95_high``: mean ±
-    1.96 standard errors), ``eval/proxy_satisfaction`` and ``eval/proxy_true_gap`` (reward
+    Returns ``eval/true_satisfaction`` (mean, with ``_ci95_low``/``_ci95_high``: the
+    percentile-bootstrap 95 % CI of ``brightpath.abtest.bootstrap_ci``, as in the results table), ``eval/proxy_satisfaction`` and ``eval/proxy_true_gap`` (reward
     model minus truth on the same weeks: how much the policy over-optimised the proxy;
     absent with the oracle reward), ``eval/pct_of_oracle``, ``eval/invalid_rate``,
     ``eval/ms_per_family``, ``eval/export_max_unit_diff`` (largest difference between the
@@ -331,8 +331,8 @@ def evaluate(cfg: DictConfig, setup: Setup, generator_dir: Path, tracker: Tracke
     in_process = setup.learner.greedy_actions(family_observation(families))
     oracle_mean = float(oracle.true_satisfaction.mean())
     metrics = {
-        **_summary("eval/", ppo, oracle_mean),
-        **_summary("eval/expert_", expert, oracle_mean),
+        **_summary("eval/", ppo, oracle_mean, seed=int(cfg.seed)),
+        **_summary("eval/expert_", expert, oracle_mean, seed=int(cfg.seed)),
         "eval/oracle_true_satisfaction": oracle_mean,
         "eval/improvement_over_expert": float(ppo.true_satisfaction.mean() - expert.true_satisfaction.mean()),
         "eval/export_max_unit_diff": float(np.max(np.abs(params_to_unit(ppo.params)
@@ -348,13 +348,15 @@ def evaluate(cfg: DictConfig, setup: Setup, generator_dir: Path, tracker: Tracke
     return metrics
 
 
-def _summary(prefix: str, evaluation, oracle_mean: float) -> dict[str, float]:
+def _summary(prefix: str, evaluation, oracle_mean: float, *, seed: int) -> dict[str, float]:
+    from brightpath.abtest import bootstrap_ci
+
     true = evaluation.true_satisfaction
-    half_width = 1.96 * float(true.std(ddof=1)) / np.sqrt(len(true)) if len(true) > 1 else float("nan")
+    low, high = bootstrap_ci(true, seed=seed)
     out = {
         f"{prefix}true_satisfaction": float(true.mean()),
-        f"{prefix}true_satisfaction_ci95_low": float(true.mean()) - half_width,
-        f"{prefix}true_satisfaction_ci95_high": float(true.mean()) + half_width,
+        f"{prefix}true_satisfaction_ci95_low": low,
+        f"{prefix}true_satisfaction_ci95_high": high,
         f"{prefix}pct_of_oracle": 100.0 * float(true.mean()) / oracle_mean,
         f"{prefix}invalid_rate": evaluation.invalid_rate,
         f"{prefix}ms_per_family": evaluation.ms_per_family,
