@@ -34,14 +34,14 @@ def run(quick: bool = False) -> dict[str, float]:
     from brightpath.errors import ModelLoadError
     from brightpath.export import REWARD_SUBDIR, default_model_dir
     from brightpath.reward.scoring import RewardScorer
-    from experiments.benchmarks.reward_scoring import _tiny_model
+    from experiments.benchmarks.reward_scoring import tiny_reward_model
 
     num_envs, batched_steps, single_steps = (256, 2, 50) if quick else (NUM_ENVS, 5, 500)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             scorer, exported = RewardScorer(default_model_dir() / REWARD_SUBDIR), 1.0
         except ModelLoadError:
-            scorer, exported = RewardScorer(_tiny_model(Path(tmp) / REWARD_SUBDIR)), 0.0
+            scorer, exported = RewardScorer(tiny_reward_model(Path(tmp) / REWARD_SUBDIR)), 0.0
         batched, batched_share = _batched(num_envs, batched_steps, reward_model=scorer)
         single, single_share = _single(single_steps, reward_model=scorer)
         oracle, _ = _batched(num_envs, batched_steps, reward_source="oracle")

@@ -36,7 +36,7 @@ def run(quick: bool = False) -> dict[str, float]:
         try:
             scorer, source = RewardScorer(default_model_dir() / REWARD_SUBDIR), 1.0
         except ModelLoadError:
-            scorer, source = RewardScorer(_tiny_model(Path(tmp) / REWARD_SUBDIR)), 0.0
+            scorer, source = RewardScorer(tiny_reward_model(Path(tmp) / REWARD_SUBDIR)), 0.0
         args = (layouts, families.answers, families.child_age, families.grade_band)
         scorer.score_layouts(*args)  # warm-up: first calls trace and allocate
         total = _best_of(lambda: scorer.score_layouts(*args))
@@ -78,7 +78,7 @@ def _schedules(n_families: int, per_family: int, seed: int):
     return chosen, layouts_for(np.concatenate(params)[order], chosen.grade_band)
 
 
-def _tiny_model(directory: Path) -> Path:
+def tiny_reward_model(directory: Path) -> Path:
     from omegaconf import OmegaConf
 
     from brightpath.reward.evaluation import simulated_set
