@@ -46,6 +46,6 @@ mlflow-ui: setup  ## Browse runs at http://127.0.0.1:5000
 	.venv/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db $(ARGS)
 
 lock:  ## Recompile requirements/lock.txt from setup.cfg + requirements/overrides.txt (then: make setup)
-	$(UV) pip compile setup.cfg --extra dev --override requirements/overrides.txt \
+	$(UV) pip compile setup.cfg --all-extras --override requirements/overrides.txt \
 		--python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
 		-o requirements/lock.txt
