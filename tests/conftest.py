@@ -118,3 +118,56 @@ def _run_experiment(
 def run_experiment() -> Callable[..., dict[str, float]]:
     """``run_experiment(overrides, tmp_home, *, sweep_dir=None, job_num=0) -> final metrics``."""
     return _run_experiment
+
+
+# --- real services (Redis, PostgreSQL, an MLflow tracking server) ------------------------------
+
+REQUIRE_SERVICES_ENV = "BRIGHTPATH_REQUIRE_SERVICES"
+"""Set to 1 by ``.ci/run``: a service that cannot be started fails its tests instead of skipping them."""
+
+
+@pytest.fixture(scope="session")
+def _service_env(tmp_path_factory: pytest.TempPathFactory):
+    """``get(name) -> url`` for ``scripts.services`` names: the URL exported by ``.ci/run`` (or the
+    developer's shell), else a service this session starts and stops (by pid) itself."""
+    from scripts import services
+
+    state_dir = tmp_path_factory.mktemp("services")
+    started: list[str] = []
+    cache: dict[str, str] = {}
+
+    def get(name: str) -> str:
+        variable = services.ENV_VARS[name]
+        if os.environ.get(variable):
+            return os.environ[variable]
+        if name not in cache:
+            try:
+                cache.update(services.start([name], state_dir))
+            except services.ServiceError as err:
+                if os.environ.get(REQUIRE_SERVICES_ENV) == "1":
+                    pytest.fail(f"{name} is required ({REQUIRE_SERVICES_ENV}=1) but cannot start: {err}")
+                pytest.skip(f"{name} not available here: {err}")
+            started.append(name)
+        return cache[variable]
+
+    yield get
+    if started:
+        services.stop(state_dir)
+
+
+@pytest.fixture(scope="session")
+def redis_url(_service_env) -> str:
+    """``redis://127.0.0.1:<port>/0`` of a real redis-server."""
+    return _service_env("redis")
+
+
+@pytest.fixture(scope="session")
+def postgres_url(_service_env) -> str:
+    """``postgresql+psycopg://brightpath@127.0.0.1:<port>/brightpath`` of a real PostgreSQL 15 cluster."""
+    return _service_env("postgres")
+
+
+@pytest.fixture(scope="session")
+def mlflow_server_uri(_service_env) -> str:
+    """``http://127.0.0.1:<port>`` of a real ``mlflow server`` backed by PostgreSQL, artifacts proxied."""
+    return _service_env("mlflow")
