@@ -17,8 +17,8 @@ import numpy as np
 from brightpath.errors import ModelLoadError
 from brightpath.export import GENERATOR_SUBDIR, load_saved_model, read_metadata
 from brightpath.features import expert_params
-from brightpath.questionnaire import FamilyInput, parse_user_data
-from brightpath.schedule import PARAM_NAMES, ScheduleParams, build_schedule
+from brightpath.questionnaire import parse_user_data
+from brightpath.schedule import PARAM_NAMES, ScheduleParams, schedule_for
 
 log = logging.getLogger(__name__)
 
@@ -77,18 +77,3 @@ class ScheduleGeneratorModel:
         vector = self.predict_params(family.answers[None, :], np.array([family.child_age]))[0]
         return schedule_for(family, ScheduleParams.from_vector(vector), source=self.source,
                             model_version=self.model_version)
-
-
-def schedule_for(family: FamilyInput, params: ScheduleParams, *, source: str, model_version: str) -> dict:
-    """Schedule JSON for a family; ``meta.family`` carries what the reward model needs to score it later."""
-    return build_schedule(
-        params,
-        family.child.grade_band_index,
-        source=source,
-        model_version=model_version,
-        family={
-            "answers": [int(a) for a in family.answers],
-            "child_age": int(family.child_age),
-            "grade": int(family.child.grade),
-        },
-    )

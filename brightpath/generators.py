@@ -33,13 +33,14 @@ from brightpath.child import ChildProfile
 from brightpath.errors import ModelLoadError, ValidationError
 from brightpath.export import GENERATOR_SUBDIR, METADATA_FILE, default_model_dir, read_metadata
 from brightpath.features import expert_params, profile_features
-from brightpath.generator import EXPERT_VERSION, ScheduleGeneratorModel, schedule_for
+from brightpath.generator import EXPERT_VERSION, ScheduleGeneratorModel
 from brightpath.questionnaire import N_ITEMS, FamilyInput
 from brightpath.schedule import (
     N_PARAMS,
     SUMMARY_FEATURES,
     ScheduleParams,
     json_to_layout,
+    schedule_for,
     summarize_many,
     unit_to_params,
 )
@@ -87,7 +88,7 @@ def schedules_from_params(
     """Schedule JSON for each row of parameter vectors ``[B, N_PARAMS]`` (snapped into range).
 
     ``meta.family`` of each schedule carries the family's answers, age and grade, so a
-    reward model can score it later (as ``generator.schedule_for`` does).
+    reward model can score it later (as ``schedule.schedule_for`` does).
 
     Raises:
         ValidationError: a parameter row is not finite (``params[i]``), or a family's
