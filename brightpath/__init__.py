@@ -22,9 +22,9 @@ __all__ = ["ModelLoadError", "ScheduleGeneratorModel", "ValidationError", "__ver
 
 
 def __getattr__(name: str):
-    # Lazy so that `import brightpath` stays cheap (no TensorFlow) for data jobs.
+    # Lazy so that `import brightpath` stays cheap for data jobs (the inference module loads on first use).
     if name == "ScheduleGeneratorModel":
-        from brightpath.generator import ScheduleGeneratorModel
+        from brightpath.inference import ScheduleGeneratorModel
 
         return ScheduleGeneratorModel
     raise AttributeError(f"module 'brightpath' has no attribute {name!r}")

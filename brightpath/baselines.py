@@ -30,7 +30,8 @@ import numpy as np
 
 from brightpath.errors import ModelLoadError
 from brightpath.export import atomic_directory_write, read_metadata, write_metadata
-from brightpath.features import N_PROFILE_FEATURES, PROFILE_FEATURES, expert_params, profile_features
+from brightpath.expert import expert_params
+from brightpath.features import N_PROFILE_FEATURES, PROFILE_FEATURES, profile_features
 from brightpath.schedule import N_PARAMS, PARAM_NAMES, params_to_unit
 
 log = logging.getLogger(__name__)

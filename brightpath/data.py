@@ -25,10 +25,12 @@ import numpy as np
 import pandas as pd
 
 from brightpath.child import grade_band_index, grade_for_age
-from brightpath.features import PROFILE_FEATURES, expert_params, profile_features
+from brightpath.expert import expert_params
+from brightpath.features import PROFILE_FEATURES, profile_features
 from brightpath.questionnaire import CATEGORY_NAMES, ITEM_KEYS
 from brightpath.schedule import N_PARAMS, PARAM_NAMES, SUMMARY_FEATURES, params_to_unit, summarize_params, unit_to_params
-from brightpath.simulator import FEEDBACK_COLUMNS, SIMULATOR_VERSION, Families, generate_feedback, sample_families, true_scores
+from brightpath.feedback import FEEDBACK_COLUMNS
+from brightpath.simulator import SIMULATOR_VERSION, Families, generate_feedback, sample_families, true_scores
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Family features and the seed's rule-based expert generator, written once for NumPy and TensorFlow.
+"""Family profile features, written once for NumPy and TensorFlow.
 
 Every function takes an array namespace ``xp``: ``numpy`` for training and
 simulation, ``brightpath.tf_namespace.tf_namespace()`` inside an exported SavedModel, so the
@@ -14,7 +14,6 @@ import numpy as np
 
 from brightpath.child import MAX_AGE, MIN_AGE
 from brightpath.questionnaire import CATEGORY_NAMES, N_ITEMS
-from brightpath.schedule import N_PARAMS, clip_params
 
 N_CATEGORIES = len(CATEGORY_NAMES)
 ITEMS_PER_CATEGORY = N_ITEMS // N_CATEGORIES
@@ -53,35 +52,3 @@ def profile_features(answers, child_age, xp=np):
     age = xp.reshape((child_age - MIN_AGE) / (MAX_AGE - MIN_AGE), (-1, 1))
     return xp.concatenate([scores, missing, age], axis=-1)
 
-
-def expert_params(answers, child_age, xp=np):
-    """The seed plan's rule-based 'expert-designed' schedule parameters, ``[batch, N_PARAMS]``.
-
-    The seed's ``generate_synthetic_schedules`` rule, completed for the
-    parameters it does not set:
-
-    * structure = 1 - flexibility
-    * block = 20 + 2·(age - 5) - 15·rotation minutes, within 15–60
-    * breaks after every 2 + int(3·rotation) blocks
-    * start hour = 8 + int(2·(1 - time management))
-    * daily learning minutes: a flat 60 + 15·(age - 5) (the seed leaves load unset;
-      a cautious planner's guideline, shorter than the usual 90 + 15·(age - 5))
-    * subject rotation = the rotation score; 10-minute breaks
-    """
-    scores, _ = category_scores(answers, xp)
-    flexibility, rotation, time_management = scores[:, 0], scores[:, 1], scores[:, 2]
-    age = xp.reshape(child_age, (-1,))
-    raw = xp.stack(
-        [
-            1.0 - flexibility,
-            20.0 + (age - MIN_AGE) * 2.0 - rotation * 15.0,
-            2.0 + xp.floor(rotation * 3.0),
-            8.0 + xp.floor((1.0 - time_management) * 2.0),
-            60.0 + 15.0 * (age - MIN_AGE),
-            rotation,
-            10.0 + 0.0 * age,
-        ],
-        axis=-1,
-    )
-    assert raw.shape[-1] == N_PARAMS
-    return clip_params(raw, xp)

@@ -32,8 +32,9 @@ import numpy as np
 from brightpath.child import ChildProfile
 from brightpath.errors import ModelLoadError, ValidationError
 from brightpath.export import GENERATOR_SUBDIR, METADATA_FILE, default_model_dir, read_metadata
-from brightpath.features import expert_params, profile_features
-from brightpath.generator import EXPERT_VERSION, ScheduleGeneratorModel
+from brightpath.expert import EXPERT_VERSION, expert_params
+from brightpath.features import profile_features
+from brightpath.inference import ScheduleGeneratorModel
 from brightpath.questionnaire import N_ITEMS, FamilyInput
 from brightpath.schedule import (
     N_PARAMS,
@@ -122,7 +123,7 @@ class _BatchedSchedules:
 
 
 class ExpertGenerator(_BatchedSchedules):
-    """The seed plan's rule-based expert (``features.expert_params``)."""
+    """The seed plan's rule-based expert (``expert.expert_params``)."""
 
     def __init__(self, name: str = "expert"):
         self.name = name

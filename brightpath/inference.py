@@ -1,5 +1,13 @@
 """Inference API for the Django backend and Celery tasks (CONTRACTS §3).
 
+``ScheduleGeneratorModel`` is the seed plan's interface, user data in, Schedule JSON
+out. It is backed by an exported generator SavedModel (PPO policy or a Keras
+regressor) when one is given, and by the rule-based expert generator
+(``brightpath.expert``) otherwise. A missing or corrupt model never breaks schedule
+generation: the model falls back to the rule and says so
+(``meta.source == "fallback"``) with a logged warning. ``generate_schedule`` and
+``evaluate_schedule`` are the functions a view or a task calls.
+
 Imports NumPy and TensorFlow only at run time (no TF-Agents, Hydra or MLflow;
 vaderSentiment only to read a feedback comment). Models are read from the stable
 local model directory (``brightpath.export.default_model_dir()``) unless
@@ -10,23 +18,86 @@ from __future__ import annotations
 
 import datetime
 import functools
-import math
+import logging
 import numbers
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
-from brightpath.errors import ValidationError
-from brightpath.export import GENERATOR_SUBDIR, METADATA_FILE, REWARD_SUBDIR, default_model_dir
-from brightpath.generator import ScheduleGeneratorModel
+from brightpath.errors import ModelLoadError, ValidationError
+from brightpath.expert import EXPERT_VERSION, expert_params
+from brightpath.export import (
+    GENERATOR_SUBDIR,
+    METADATA_FILE,
+    REWARD_SUBDIR,
+    default_model_dir,
+    load_saved_model,
+    read_metadata,
+)
+from brightpath.feedback import parse_feedback
 from brightpath.questionnaire import ITEM_KEYS, LIKERT_MAX, MISSING, N_ITEMS, FamilyInput, parse_user_data
-from brightpath.schedule import json_to_layout
-from brightpath.simulator import ADJUSTMENT_KINDS, FEEDBACK_COLUMNS
+from brightpath.schedule import PARAM_NAMES, ScheduleParams, json_to_layout, schedule_for
+
+log = logging.getLogger(__name__)
 
 MODEL_PRIOR_WEIGHT = 1.0
 """Weight of the reward model's prediction in ``evaluate_schedule``'s blended score, in units of
 one explicit Likert answer (the weights of feedback signals are in ``brightpath.reward.targets``)."""
+
+
+class ScheduleGeneratorModel:
+    """Write a weekly schedule for a family.
+
+    Args:
+        model_dir: a generator SavedModel directory, or a model root holding
+            ``generator/``. ``None`` uses the rule-based expert generator
+            (``meta.source == "expert"``).
+    """
+
+    def __init__(self, model_dir: str | Path | None = None):
+        self.model_dir = None if model_dir is None else Path(model_dir)
+        self._signature = None
+        self.source = "expert"
+        self.model_version = EXPERT_VERSION
+        self.load_error: ModelLoadError | None = None
+        if self.model_dir is not None:
+            directory = self.model_dir
+            if not (directory / "saved_model.pb").exists() and (directory / GENERATOR_SUBDIR).exists():
+                directory = directory / GENERATOR_SUBDIR
+            try:
+                metadata = read_metadata(directory)
+                loaded = load_saved_model(directory)
+                self._signature = loaded.signatures["serving_default"]
+                self._loaded = loaded  # keep the variables alive
+                self.source = str(metadata.get("source", "model"))
+                self.model_version = str(metadata.get("model_version", "unknown"))
+            except (ModelLoadError, KeyError) as exc:
+                self.load_error = exc if isinstance(exc, ModelLoadError) else ModelLoadError(directory, str(exc))
+                self.source = "fallback"
+                log.warning("generator model unusable, falling back to the rule-based generator: %s", self.load_error)
+
+    def predict_params(self, answers: np.ndarray, child_age: np.ndarray) -> np.ndarray:
+        """Parameter vectors ``[batch, N_PARAMS]`` for raw answers ``[batch, 25]`` and ages ``[batch]``."""
+        answers = np.asarray(answers, dtype=np.float32).reshape(-1, 25)
+        child_age = np.asarray(child_age, dtype=np.float32).reshape(-1)
+        if self._signature is None:
+            return expert_params(answers, child_age)
+        import tensorflow as tf
+
+        out = self._signature(answers=tf.constant(answers), child_age=tf.constant(child_age))
+        return np.stack([out[name].numpy() for name in PARAM_NAMES], axis=-1).astype(np.float64)
+
+    def predict(self, user_data: Mapping[str, Any], *, reference_date: datetime.date | None = None) -> dict:
+        """Schedule JSON (CONTRACTS §2) for one family's ``user_data`` (CONTRACTS §1).
+
+        Raises:
+            ValidationError: for invalid ``user_data``, naming the field.
+        """
+        family = parse_user_data(user_data, reference_date=reference_date)
+        vector = self.predict_params(family.answers[None, :], np.array([family.child_age]))[0]
+        return schedule_for(family, ScheduleParams.from_vector(vector), source=self.source,
+                            model_version=self.model_version)
 
 
 @functools.lru_cache(maxsize=8)
@@ -72,14 +143,14 @@ def evaluate_schedule(
         schedule: Schedule JSON (CONTRACTS §2). It needs no feedback: a new schedule is scored
             from its weeks' blocks and the family's questionnaire.
         feedback: optional: one week of the family's feedback on it, a mapping with any subset
-            of ``simulator.FEEDBACK_COLUMNS``: ``stars`` and ``likert_satisfaction`` /
+            of ``feedback.FEEDBACK_COLUMNS``: ``stars`` and ``likert_satisfaction`` /
             ``_engagement`` / ``_effectiveness`` (1–5), ``comment`` (text), ``completion_rate``
             and ``adherence`` (0–1), ``n_adjustments`` (≥ 0), ``adjustment_kind``
-            (``simulator.ADJUSTMENT_KINDS``, not used in the scores); None for a missing value.
+            (``feedback.ADJUSTMENT_KINDS``, not used in the scores); None for a missing value.
         model_dir: a model root holding ``reward/``, or a reward model directory; default
             ``<default_model_dir()>/reward``.
         user_data: the family (CONTRACTS §1); default: ``schedule["meta"]["family"]`` as
-            ``generator.schedule_for`` writes it (``answers``: 25 Likert 1–5 or 0, ``child_age``,
+            ``schedule.schedule_for`` writes it (``answers``: 25 Likert 1–5 or 0, ``child_age``,
             ``grade``).
         reference_date: for an age computed from ``user_data["birth_date"]``.
 
@@ -102,7 +173,7 @@ def evaluate_schedule(
     layout = json_to_layout(schedule)
     family = parse_user_data(user_data, reference_date=reference_date) if user_data is not None \
         else _family_from_meta(schedule.get("meta"))
-    columns = _feedback_columns(feedback) if feedback is not None else None
+    columns = parse_feedback(feedback) if feedback is not None else None
     if columns is not None:
         _prefixed(feedback_signals, columns)  # range errors before any model loads
     directory = _reward_dir(model_dir)
@@ -148,7 +219,7 @@ def _reward_scorer(directory: Path, stamp: int):
 
 
 def _family_from_meta(meta: Any) -> FamilyInput:
-    """The family ``generator.schedule_for`` wrote into ``meta.family``."""
+    """The family ``schedule.schedule_for`` wrote into ``meta.family``."""
     family = meta.get("family") if isinstance(meta, Mapping) else None
     if not isinstance(family, Mapping):
         raise ValidationError("meta.family", family,
@@ -169,27 +240,6 @@ def _family_from_meta(meta: Any) -> FamilyInput:
         return parse_user_data(user_data)
     except ValidationError as exc:
         raise ValidationError(f"meta.family.{exc.field}", exc.value, exc.expected) from None
-
-
-def _feedback_columns(feedback: Any) -> dict[str, list]:
-    """One-row columns of a feedback mapping, with the type of every value checked."""
-    if not isinstance(feedback, Mapping):
-        raise ValidationError("feedback", feedback, f"a mapping with any of {', '.join(FEEDBACK_COLUMNS)}")
-    columns: dict[str, list] = {}
-    for key, value in feedback.items():
-        if key not in FEEDBACK_COLUMNS:
-            raise ValidationError(f"feedback.{key}", value, f"a known key, one of {', '.join(FEEDBACK_COLUMNS)}")
-        if key == "comment":
-            if value is not None and not isinstance(value, str):
-                raise ValidationError("feedback.comment", value, "text or None")
-        elif key == "adjustment_kind":
-            if value is not None and value not in ADJUSTMENT_KINDS:
-                raise ValidationError("feedback.adjustment_kind", value, f"one of {', '.join(ADJUSTMENT_KINDS)}")
-        elif value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
-                                    or not math.isfinite(float(value))):
-            raise ValidationError(f"feedback.{key}", value, "a finite number or None")
-        columns[key] = [value]
-    return columns
 
 
 def _prefixed(function, *args):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from brightpath.features import expert_params
+from brightpath.expert import expert_params
 from brightpath.schedule import N_PARAMS, params_to_unit, summarize_params, unit_to_params
 from brightpath.simulator import Families, true_scores
 

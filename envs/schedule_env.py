@@ -17,7 +17,8 @@ from typing import Any, Literal, Mapping
 import gymnasium as gym
 import numpy as np
 
-from brightpath.features import N_PROFILE_FEATURES, PROFILE_FEATURES, expert_params, profile_features
+from brightpath.expert import expert_params
+from brightpath.features import N_PROFILE_FEATURES, PROFILE_FEATURES, profile_features
 from brightpath.schedule import (
     BLOCK_TYPES,
     DAY_NAMES,
@@ -48,7 +49,7 @@ def observation(answers, child_age, xp=np):
     """Observations ``[batch, 18]`` for raw answers ``[batch, 25]`` (Likert 1–5, 0 = missing) and ages ``[batch]``.
 
     ``features.profile_features`` (11 values in [0, 1]) followed by the expert rule's
-    parameters mapped to [-1, 1] (``schedule.params_to_unit(features.expert_params(...))``).
+    parameters mapped to [-1, 1] (``schedule.params_to_unit(expert.expert_params(...))``).
     Written against an array namespace ``xp`` so an exported generator graph
     (``xp=brightpath.tf_namespace.tf_namespace()``) computes exactly what the policy saw.
     """

@@ -25,7 +25,7 @@ from brightpath.abtest import (
     welch_t,
     welch_test,
 )
-from brightpath.features import expert_params
+from brightpath.expert import expert_params
 from brightpath.schedule import params_to_unit, summarize_params, unit_to_params
 from brightpath.simulator import sample_families, true_scores
 

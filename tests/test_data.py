@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from brightpath.data import family_splits, generate_datasets, load_families, load_split, sample_schedule_params
-from brightpath.features import expert_params
+from brightpath.expert import expert_params
 from brightpath.simulator import sample_families
 
 

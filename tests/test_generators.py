@@ -13,7 +13,7 @@ from hypothesis.extra.numpy import arrays
 
 from brightpath.baselines import expert_training_arrays, make_regressor
 from brightpath.errors import ModelLoadError, ValidationError
-from brightpath.features import expert_params
+from brightpath.expert import expert_params
 from brightpath.generators import (
     ExpertGenerator,
     Generator,

@@ -12,7 +12,8 @@ from hypothesis.extra.numpy import arrays
 
 import envs
 from brightpath import simulator
-from brightpath.features import expert_params, profile_features
+from brightpath.expert import expert_params
+from brightpath.features import profile_features
 from brightpath.schedule import (
     N_PARAMS,
     PARAM_SPECS,

@@ -4,13 +4,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from brightpath.features import PROFILE_FEATURES, category_scores, expert_params, profile_features
+from brightpath.expert import expert_params
+from brightpath.features import PROFILE_FEATURES, category_scores, profile_features
 from brightpath.oracle import oracle_search
 from brightpath.schedule import N_PARAMS, ScheduleParams, params_to_unit, summarize_params, unit_to_params
+from brightpath.feedback import ADJUSTMENT_KINDS, FEEDBACK_COLUMNS
 from brightpath.simulator import (
-    ADJUSTMENT_KINDS,
     COMPONENTS,
-    FEEDBACK_COLUMNS,
     Families,
     generate_feedback,
     ideal_block_minutes,

@@ -1,7 +1,7 @@
 """Training targets of the reward model: what a family's feedback says about a schedule.
 
 Three targets in [0, 1] (``TARGET_NAMES``): satisfaction, engagement, effectiveness.
-They are read from the feedback the family gave (``simulator.FEEDBACK_COLUMNS``),
+They are read from the feedback the family gave (``feedback.FEEDBACK_COLUMNS``),
 never from the simulator's hidden truth, and each is a reliability-weighted mean of
 the signals that bear on it:
 
@@ -41,7 +41,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from brightpath.errors import ValidationError
-from brightpath.simulator import FEEDBACK_COLUMNS
+from brightpath.feedback import FEEDBACK_COLUMNS, LIKERT_MAX, LIKERT_MIN
 
 TARGET_NAMES: tuple[str, ...] = ("satisfaction", "engagement", "effectiveness")
 N_TARGETS = len(TARGET_NAMES)
@@ -65,8 +65,6 @@ MIN_FIT_ROWS = 30
 MAX_WEIGHT = 1.0
 """A signal's weight cap: the family's own explicit Likert answer counts 1."""
 DEFAULT_IMPLICIT_WEIGHT = 0.5
-
-_LIKERT_MIN, _LIKERT_MAX = 1.0, 5.0
 
 
 @dataclass(frozen=True)
@@ -186,7 +184,7 @@ def feedback_signals(feedback: Any) -> dict[str, np.ndarray]:
 
     Args:
         feedback: a DataFrame or a mapping of equal-length columns named as
-            ``simulator.FEEDBACK_COLUMNS`` (any subset): ``stars`` and ``likert_*`` 1–5,
+            ``feedback.FEEDBACK_COLUMNS`` (any subset): ``stars`` and ``likert_*`` 1–5,
             ``comment`` text, ``completion_rate`` and ``adherence`` 0–1,
             ``n_adjustments`` ≥ 0; NaN/None for missing values.
 
@@ -197,8 +195,8 @@ def feedback_signals(feedback: Any) -> dict[str, np.ndarray]:
     signals: dict[str, np.ndarray] = {}
     for name in ("stars", "likert_satisfaction", "likert_engagement", "likert_effectiveness"):
         raw = _column(feedback, name, n)
-        _check_range(raw, name, _LIKERT_MIN, _LIKERT_MAX)
-        signals[name] = (raw - _LIKERT_MIN) / (_LIKERT_MAX - _LIKERT_MIN)
+        _check_range(raw, name, LIKERT_MIN, LIKERT_MAX)
+        signals[name] = (raw - LIKERT_MIN) / (LIKERT_MAX - LIKERT_MIN)
     comments = feedback["comment"] if "comment" in feedback and feedback["comment"] is not None else [None] * n
     comments = list(np.asarray(comments, dtype=object).reshape(-1))
     for i, comment in enumerate(comments):

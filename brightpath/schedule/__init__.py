@@ -59,6 +59,7 @@ from brightpath.schedule.schedule_json import (
 from brightpath.schedule.summary import (
     N_SUMMARY,
     SUMMARY_FEATURES,
+    SUMMARY_INDEX,
     summarize,
     summarize_many,
     summarize_params,
@@ -89,6 +90,7 @@ __all__ = [
     "PARAM_NAMES",
     "PARAM_SPECS",
     "SUMMARY_FEATURES",
+    "SUMMARY_INDEX",
     "TOKEN_FEATURES",
     "TYPE_BREAK",
     "TYPE_LUNCH",

@@ -35,6 +35,8 @@ SUMMARY_FEATURES: tuple[str, ...] = (
     "coverage",  # requirement-weighted share of weekly minutes met, 0–1
 ) + tuple(f"share_{s}" for s in SUBJECTS)  # weekly minutes / required minutes, per subject
 N_SUMMARY = len(SUMMARY_FEATURES)
+SUMMARY_INDEX: dict[str, int] = {name: i for i, name in enumerate(SUMMARY_FEATURES)}
+"""Column of each summary feature in a summary vector."""
 
 
 def summarize(layout: np.ndarray, grade_band: int) -> np.ndarray:

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from brightpath.features import expert_params
+from brightpath.expert import expert_params
 from brightpath.oracle import oracle_search
 from brightpath.schedule import N_PARAMS, summarize_params, unit_to_params
 from brightpath.simulator import sample_families, true_scores

@@ -1,6 +1,12 @@
-"""The seed plan's generator test, verbatim, plus the fallback behaviour of CONTRACTS §3."""
+"""``brightpath.inference``: the seed plan's generator test, verbatim, the fallback behaviour of
+CONTRACTS §3, and what the backend API loads."""
 import json
 import logging
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -65,7 +71,7 @@ def test_without_a_model_the_expert_rule_writes_the_schedule_and_says_so():
 
 
 def test_missing_model_dir_falls_back_with_a_warning(tmp_path, caplog):
-    with caplog.at_level(logging.WARNING, logger="brightpath.generator"):
+    with caplog.at_level(logging.WARNING, logger="brightpath.inference"):
         model = ScheduleGeneratorModel(tmp_path / "nowhere")
     assert model.source == "fallback"
     assert str(tmp_path / "nowhere") in caplog.text
@@ -91,3 +97,32 @@ def test_generate_schedule_without_trained_models_uses_the_expert(tmp_path, monk
 def test_invalid_user_data_raises_validation_error_naming_the_field():
     with pytest.raises(ValidationError, match="q3"):
         ScheduleGeneratorModel().predict({**SEED_USER, "q3": 6})
+
+
+def test_the_backend_api_loads_numpy_only_and_never_the_simulator():
+    """CONTRACTS §3: a Django view or a Celery task imports the API without the training stack.
+
+    Writing a schedule with the rule loads NumPy and nothing else outside the standard library
+    (TensorFlow comes only with a SavedModel; ``test_reward_task`` covers that path), and the
+    feedback schema comes from ``brightpath.feedback``, not from the synthetic simulator."""
+    script = textwrap.dedent("""
+        import json, sys
+        import brightpath
+        from brightpath.inference import ScheduleGeneratorModel, evaluate_schedule, generate_schedule
+        assert brightpath.ScheduleGeneratorModel is ScheduleGeneratorModel
+        ScheduleGeneratorModel().predict({"q1": 4, "child_age": 8})
+        loaded = {m.split(".")[0] for m in sys.modules}
+        # Names with a leading underscore are import machinery (setuptools' hooks, __main__).
+        outside = sorted(m for m in loaded - set(sys.stdlib_module_names) if not m.startswith("_"))
+        ours = sorted(m for m in sys.modules if m.startswith("brightpath."))
+        print(json.dumps({"outside": outside, "ours": ours}))
+    """)
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    result = subprocess.run([sys.executable, "-c", script], cwd=repo, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded["outside"] == ["brightpath", "numpy"]
+    assert "brightpath.feedback" in loaded["ours"]
+    assert not [m for m in loaded["ours"] if m.startswith(("brightpath.simulator", "brightpath.reward"))]
