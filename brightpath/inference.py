@@ -11,8 +11,10 @@ generation: the model falls back to the rule and says so
 Imports NumPy and TensorFlow only at run time (no TF-Agents, Hydra or MLflow;
 vaderSentiment only to read a feedback comment). Models are read from the stable
 local model directory (``brightpath.export.default_model_dir()``) unless
-``model_dir`` says otherwise; loaded models are cached per directory (a reward
-model re-exported in place is reloaded).
+``model_dir`` says otherwise: there, the version ``brightpath.registry`` says is
+promoted. Loaded models are cached per resolved directory and the modification time
+of its ``brightpath_model.json``, so a newly promoted version, or a model re-exported
+in place, is picked up by the next call without a restart.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from brightpath import registry
 from brightpath.errors import ModelLoadError, ValidationError
 from brightpath.expert import EXPERT_VERSION, expert_params
 from brightpath.export import (
@@ -101,7 +104,7 @@ class ScheduleGeneratorModel:
 
 
 @functools.lru_cache(maxsize=8)
-def _generator(directory: Path | None) -> ScheduleGeneratorModel:
+def _generator(directory: Path | None, stamp: int) -> ScheduleGeneratorModel:
     return ScheduleGeneratorModel(directory)
 
 
@@ -116,17 +119,14 @@ def generate_schedule(
     Args:
         user_data: the questionnaire mapping (CONTRACTS §1).
         model_dir: model root (holding ``generator/``) or a generator directory.
-            Default: the stable local model directory. If that holds no trained
-            generator yet, the rule-based expert writes the schedule
-            (``meta.source == "expert"``); an explicit directory that is missing
-            or corrupt gives ``meta.source == "fallback"`` and a logged warning.
+            Default: the promoted generator of the stable local model directory
+            (``brightpath.registry``). If none was ever promoted, the rule-based expert
+            writes the schedule (``meta.source == "expert"``); a directory that is
+            missing or corrupt gives ``meta.source == "fallback"`` and a logged warning.
     """
-    if model_dir is None:
-        root = default_model_dir()
-        directory = root if (root / GENERATOR_SUBDIR).exists() else None
-    else:
-        directory = Path(model_dir)
-    return _generator(directory).predict(user_data, reference_date=reference_date)
+    directory = _promoted(GENERATOR_SUBDIR) if model_dir is None else Path(model_dir)
+    stamp = 0 if directory is None else _stamp(directory) or _stamp(directory / GENERATOR_SUBDIR)
+    return _generator(directory, stamp).predict(user_data, reference_date=reference_date)
 
 
 def evaluate_schedule(
@@ -147,8 +147,8 @@ def evaluate_schedule(
             ``_engagement`` / ``_effectiveness`` (1–5), ``comment`` (text), ``completion_rate``
             and ``adherence`` (0–1), ``n_adjustments`` (≥ 0), ``adjustment_kind``
             (``feedback.ADJUSTMENT_KINDS``, not used in the scores); None for a missing value.
-        model_dir: a model root holding ``reward/``, or a reward model directory; default
-            ``<default_model_dir()>/reward``.
+        model_dir: a model root holding ``reward/``, or a reward model directory; default:
+            the promoted reward model of ``default_model_dir()`` (``brightpath.registry``).
         user_data: the family (CONTRACTS §1); default: ``schedule["meta"]["family"]`` as
             ``schedule.schedule_for`` writes it (``answers``: 25 Likert 1–5 or 0, ``child_age``,
             ``grade``).
@@ -194,9 +194,22 @@ def evaluate_schedule(
     return result
 
 
+def _promoted(name: str) -> Path | None:
+    """The promoted version directory of model ``name`` in the default model root.
+
+    None when nothing was ever promoted there; the champion path itself when its link is
+    broken, so that loading it fails with an error naming it.
+    """
+    try:
+        return registry.resolve(default_model_dir(), name)[1]
+    except ModelLoadError:
+        link = registry.champion_path(default_model_dir(), name)
+        return link if link.is_symlink() else None
+
+
 def _reward_dir(model_dir: str | Path | None) -> Path:
     if model_dir is None:
-        return default_model_dir() / REWARD_SUBDIR
+        return _promoted(REWARD_SUBDIR) or default_model_dir() / REWARD_SUBDIR
     directory = Path(model_dir)
     if not (directory / METADATA_FILE).exists() and (directory / REWARD_SUBDIR).is_dir():
         return directory / REWARD_SUBDIR

@@ -1,0 +1,49 @@
+"""Helpers shared by the service tests: the seed's answers and registry ``write_fn``s for tiny real models.
+
+``tiny_generator(bias, version)`` writes a generator SavedModel with the CONTRACTS §6 signature
+whose every parameter sits at ``bias`` of its range (-1 low … 1 high), so two versions are
+told apart by their schedules as well as their ``model_version``.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+SEED_PREFERENCES = {
+    "q1": 4, "q2": 2, "q3": 5, "q4": 1, "q5": 3,
+    "q6": 3, "q7": 4, "q8": 2, "q9": 5, "q10": 3,
+    "q11": 5, "q12": 2, "q13": 3, "q14": 4, "q15": 1,
+    "q16": 2, "q17": 5, "q18": 3, "q19": 4, "q20": 2,
+    "q21": 4, "q22": 3, "q23": 5, "q24": 2, "q25": 4,
+}
+"""The answers of the seed plan's unit and integration tests."""
+
+
+def tiny_generator(bias: float, version: str):
+    """A registry ``write_fn`` exporting a constant-policy generator SavedModel (``source: "ppo"``)."""
+
+    def write(directory: Path) -> None:
+        import tensorflow as tf
+
+        from brightpath.export import export_generator
+        from brightpath.schedule import N_PARAMS
+
+        offset = tf.Variable(tf.fill([N_PARAMS], float(bias)))
+
+        def unit_action_fn(answers, child_age):
+            return tf.zeros_like(answers[:, :1]) + offset[None, :]
+
+        export_generator(unit_action_fn, {"offset": offset}, directory, source="ppo", model_version=version)
+
+    return write
+
+
+def copy_of(source: Path):
+    """A registry ``write_fn`` that copies an exported model directory."""
+
+    def write(directory: Path) -> None:
+        shutil.copytree(source, directory, dirs_exist_ok=True)
+
+    return write
