@@ -16,10 +16,12 @@ independent samples. Each result carries:
 
 Degenerate arms are handled without NaN or warnings: zero variance with equal
 means (a generator against itself) gives t = 0, p = 1, no winner; zero variance
-with different means gives t = ±inf, p = 0 and the better arm wins.
+with different means gives t = ±inf, p = 0 and the better arm wins. The tests and
+the bootstrap are the general ones of ``brightpath.stats``.
 
-``segment_view`` repeats the paired comparison within family segments (the child's
-grade band, high/low preference per questionnaire category) with Holm-adjusted
+``segment_view`` repeats the paired comparison within family segments
+(``brightpath.segments``: the child's grade band, high/low preference per
+questionnaire category) with Holm-adjusted
 p-values, so a generator that fails one kind of family shows up even when the
 overall means agree. ``format_report`` prints the seed's report; ``to_dict`` gives the
 JSON report.
@@ -32,123 +34,18 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-ALPHA = 0.05
-N_BOOTSTRAP = 2000
-CI_LEVEL = 0.95
-_BOOTSTRAP_CHUNK_ELEMENTS = 4_000_000  # resampled values held in memory at once (~32 MB of float64)
-# A standard deviation below this share of the values' size is float round-off, not variance:
-# (a + 0.1) - a differs from 0.1 in the last bits, which would otherwise give t ~ 1e17.
-_ROUND_OFF = 64 * np.finfo(np.float64).eps
-
-
-# ---------------------------------------------------------------------------
-# Tests (vectorised over leading axes)
-# ---------------------------------------------------------------------------
-
-
-def _t_pvalue(t: np.ndarray, df: np.ndarray) -> np.ndarray:
-    from scipy.stats import t as t_dist
-
-    return np.clip(2.0 * t_dist.sf(np.abs(t), df), 0.0, 1.0)
-
-
-def _degenerate_t(numerator: np.ndarray, se: np.ndarray) -> np.ndarray:
-    """``numerator / se``, with ``se == 0`` mapped to 0 (no difference) or ±inf (a certain one)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = numerator / np.where(se > 0, se, 1.0)
-    return np.where(se > 0, t, np.where(numerator == 0, 0.0, np.where(numerator > 0, np.inf, -np.inf)))
-
-
-def _spread(x: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """Sample sd (ddof 1) along the last axis, 0 where it is float round-off of values of size ``scale``."""
-    sd = x.std(axis=-1, ddof=1)
-    return np.where(sd <= _ROUND_OFF * scale, 0.0, sd)
-
-
-def paired_t(a: np.ndarray, b: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Paired t-test of ``a`` vs ``b`` along ``axis``: ``(t, df, p)``, vectorised over the other axes.
-
-    Matches ``scipy.stats.ttest_rel`` where the differences vary; see the module
-    docstring for zero variance (differences equal up to float round-off).
-    """
-    a = np.moveaxis(np.asarray(a, np.float64), axis, -1)
-    b = np.moveaxis(np.asarray(b, np.float64), axis, -1)
-    if a.shape != b.shape:
-        raise ValueError(f"a, b: paired samples must have the same shape, got {list(a.shape)} and {list(b.shape)}")
-    n = a.shape[-1]
-    if n < 2:
-        raise ValueError(f"a, b: a paired t-test needs at least 2 pairs, got {n}")
-    d = a - b
-    sd = _spread(d, np.maximum(np.abs(a).max(axis=-1), np.abs(b).max(axis=-1)))
-    t = _degenerate_t(d.mean(axis=-1), sd / math.sqrt(n))
-    df = np.full_like(t, n - 1.0)
-    return t, df, _t_pvalue(t, df)
-
-
-def welch_t(a: np.ndarray, b: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Welch's unequal-variance t-test along ``axis``: ``(t, df, p)``; matches
-    ``scipy.stats.ttest_ind(equal_var=False)`` where a variance is positive."""
-    a = np.moveaxis(np.asarray(a, np.float64), axis, -1)
-    b = np.moveaxis(np.asarray(b, np.float64), axis, -1)
-    na, nb = a.shape[-1], b.shape[-1]
-    if na < 2 or nb < 2:
-        raise ValueError(f"a, b: Welch's t-test needs at least 2 values per arm, got {na} and {nb}")
-    va = _spread(a, np.abs(a).max(axis=-1)) ** 2 / na
-    vb = _spread(b, np.abs(b).max(axis=-1)) ** 2 / nb
-    total = va + vb
-    t = _degenerate_t(a.mean(axis=-1) - b.mean(axis=-1), np.sqrt(total))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        welch_df = total**2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
-    # Both variances zero: Welch–Satterthwaite is 0/0; the pooled df is as good as any (p is 0 or 1).
-    df = np.where(total > 0, welch_df, float(na + nb - 2))
-    return t, df, _t_pvalue(t, df)
-
-
-def bootstrap_ci(
-    a: np.ndarray,
-    b: np.ndarray | None = None,
-    *,
-    paired: bool = True,
-    seed: int = 0,
-    n_bootstrap: int = N_BOOTSTRAP,
-    level: float = CI_LEVEL,
-) -> tuple[float, float]:
-    """Percentile-bootstrap CI of ``mean(a)`` (``b`` None) or of ``mean(a) − mean(b)``.
-
-    Args:
-        paired: resample per-family differences ``a − b`` (same length) rather than each arm.
-        seed: the resampling RNG's seed (``np.random.default_rng``); the CI repeats for a seed.
-        n_bootstrap: resamples, ≥ 100.
-        level: coverage in (0, 1).
-    """
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level: expected a coverage in (0, 1), got {level!r}")
-    if int(n_bootstrap) < 100:
-        raise ValueError(f"n_bootstrap: expected at least 100 resamples, got {n_bootstrap!r}")
-    rng = np.random.default_rng(seed)
-    a = np.asarray(a, np.float64).reshape(-1)
-    if b is not None and paired:
-        b = np.asarray(b, np.float64).reshape(-1)
-        if len(a) != len(b):
-            raise ValueError(f"a, b: paired samples must have the same length, got {len(a)} and {len(b)}")
-        a, b = a - b, None
-    arms = [a] if b is None else [a, np.asarray(b, np.float64).reshape(-1)]
-    if any(len(x) == 0 for x in arms):
-        raise ValueError("a, b: the bootstrap needs at least one value per arm")
-    stats = np.zeros(int(n_bootstrap))
-    for sign, x in zip((1.0, -1.0), arms):
-        chunk = max(1, _BOOTSTRAP_CHUNK_ELEMENTS // len(x))
-        for lo in range(0, len(stats), chunk):
-            hi = min(lo + chunk, len(stats))
-            stats[lo:hi] += sign * x[rng.integers(0, len(x), (hi - lo, len(x)))].mean(axis=1)
-    tail = 100.0 * (1.0 - level) / 2.0
-    low, high = np.percentile(stats, [tail, 100.0 - tail])
-    return float(low), float(high)
-
-
-# ---------------------------------------------------------------------------
-# Results
-# ---------------------------------------------------------------------------
+from brightpath.segments import level_sort_key
+from brightpath.stats import (
+    ALPHA,
+    CI_LEVEL,
+    N_BOOTSTRAP,
+    bootstrap_ci,
+    holm,
+    paired_t,
+    sample_sd,
+    signed_ratio,
+    welch_t,
+)
 
 
 @dataclass(frozen=True)
@@ -256,14 +153,14 @@ def ab_test(
             raise ValueError(f"a, b: paired scores need the same families, got {len(a)} and {len(b)} values")
         t, df, p = (float(v) for v in paired_t(a, b))
         d = a - b
-        sd = float(_spread(d, max(np.abs(a).max(), np.abs(b).max())))
-        effect = _degenerate_t(np.float64(d.mean()), np.float64(sd)).item()
+        sd = float(sample_sd(d, max(np.abs(a).max(), np.abs(b).max())))
+        effect = signed_ratio(np.float64(d.mean()), np.float64(sd)).item()
         test, effect_name = "paired t-test", "d_z"
         degenerate = sd == 0
     else:
         t, df, p = (float(v) for v in welch_t(a, b))
-        spread = math.sqrt((_spread(a, np.abs(a).max()) ** 2 + _spread(b, np.abs(b).max()) ** 2) / 2.0)
-        effect = _degenerate_t(np.float64(a.mean() - b.mean()), np.float64(spread)).item()
+        spread = math.sqrt((sample_sd(a, np.abs(a).max()) ** 2 + sample_sd(b, np.abs(b).max()) ** 2) / 2.0)
+        effect = signed_ratio(np.float64(a.mean() - b.mean()), np.float64(spread)).item()
         test, effect_name = "Welch's t-test", "cohen_d"
         degenerate = spread == 0
     difference = float(a.mean() - b.mean())
@@ -322,34 +219,10 @@ def format_report(result: ABResult) -> str:
     return "\n".join(lines)
 
 
+
 # ---------------------------------------------------------------------------
 # Segment view
 # ---------------------------------------------------------------------------
-
-PREFERENCE_THRESHOLD = 0.5
-"""A category's composite score above this (the neutral answer, 3 of 5) is 'high'; at or below it,
-'low' (a skipped section scores the neutral default, so it counts as low)."""
-
-
-def family_segments(answers: np.ndarray, child_age: np.ndarray) -> dict[str, np.ndarray]:
-    """Segment labels per family from what the questionnaire shows (never hidden traits).
-
-    Returns:
-        ``{"age_band": grade band ("K-2", "3-5", "6-8", "9-12"), "<category>": "high"|"low"
-        for each questionnaire category}``, each an object array ``[n]``.
-    """
-    from brightpath.child import GRADE_BANDS, grade_band_index, grade_for_age
-    from brightpath.features import category_scores
-    from brightpath.questionnaire import CATEGORY_NAMES
-
-    answers = np.asarray(answers, np.float32)
-    age = np.asarray(child_age, np.float64).reshape(-1)
-    out = {"age_band": np.array(GRADE_BANDS, dtype=object)[grade_band_index(grade_for_age(np.round(age)))]}
-    scores, _ = category_scores(answers)
-    for j, name in enumerate(CATEGORY_NAMES):
-        out[name] = np.where(scores[:, j] > PREFERENCE_THRESHOLD, "high", "low").astype(object)
-    return out
-
 
 @dataclass(frozen=True)
 class SegmentRow:
@@ -381,24 +254,6 @@ class SegmentRow:
                 for k, v in asdict(self).items()}
 
 
-def _level_key(level: Any) -> tuple[int, str]:
-    """Grade bands youngest first, then 'low' before 'high', then anything else alphabetically."""
-    from brightpath.child import GRADE_BANDS
-
-    known = (*GRADE_BANDS, "low", "high")
-    return (known.index(level), "") if level in known else (len(known), str(level))
-
-
-def holm(p_values: Sequence[float]) -> np.ndarray:
-    """Holm–Bonferroni adjusted p-values (family-wise error control), same order as given."""
-    p = np.asarray(p_values, np.float64)
-    order = np.argsort(p, kind="stable")
-    m = len(p)
-    adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order])
-    out = np.empty(m)
-    out[order] = np.minimum(adjusted, 1.0)
-    return out
-
 
 def segment_view(
     a: np.ndarray,
@@ -410,7 +265,7 @@ def segment_view(
     n_bootstrap: int = N_BOOTSTRAP,
     min_size: int = 10,
 ) -> list[SegmentRow]:
-    """Paired A/B results within each level of each segment (``family_segments``).
+    """Paired A/B results within each level of each segment (``segments.family_segments``).
 
     Args:
         a, b: per-family scores of the same families.
@@ -426,7 +281,7 @@ def segment_view(
         labels = np.asarray(labels, dtype=object).reshape(-1)
         if len(labels) != len(a):
             raise ValueError(f"segments[{segment!r}]: expected {len(a)} labels, got {len(labels)}")
-        for level in sorted(set(labels.tolist()), key=_level_key):
+        for level in sorted(set(labels.tolist()), key=level_sort_key):
             mask = labels == level
             n = int(mask.sum())
             if n < max(min_size, 2):
@@ -468,7 +323,6 @@ def format_segments(rows: Sequence[SegmentRow], names: tuple[str, str] = ("A", "
 
 
 __all__ = [
-    "ABResult", "ALPHA", "CI_LEVEL", "N_BOOTSTRAP", "PREFERENCE_THRESHOLD", "SegmentRow", "ab_test", "bootstrap_ci",
-    "family_segments", "format_report", "format_segments", "holm", "paired_t", "paired_test", "segment_view",
-    "welch_t", "welch_test",
+    "ABResult", "SegmentRow", "ab_test", "format_report", "format_segments", "paired_test", "segment_view",
+    "welch_test",
 ]

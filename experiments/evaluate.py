@@ -71,7 +71,7 @@ def held_out_families(cfg: DictConfig, n_families: int, *, split: str = "test", 
     Returns:
         ``(families, info)`` with ``info = {"split_families": k, "fresh_families": n - k}``.
     """
-    from brightpath.data import load_families
+    from brightpath.datasets import load_families
     from brightpath.simulator import Families, sample_families
     from experiments.tasks.data import ensure_dataset
 
@@ -229,9 +229,10 @@ def slug(text: str) -> str:
 
 def run(cfg: DictConfig) -> dict[str, Any]:
     """Run the A/B test of ``cfg.a`` vs ``cfg.b`` (config ``configs/evaluate.yaml``); return the JSON report."""
-    from brightpath.abtest import ab_test, family_segments, format_report, format_segments, segment_view
-    from brightpath.generators import evaluate_generator
+    from brightpath.abtest import ab_test, format_report, format_segments, segment_view
+    from brightpath.evaluation import evaluate_generator
     from brightpath.reproducibility import seed_everything
+    from brightpath.segments import family_segments
 
     problems = config_check.override_type_errors(cfg, config_check.job_overrides(), config_name="evaluate")
     if problems:

@@ -280,7 +280,7 @@ def test_data_task_logs_row_counts(tmp_home, run_experiment, monkeypatch):
                 "files": {"train": str(root / "processed" / "train.parquet")},
                 "summary": {"mean_stars": np.float64(3.5)}}
 
-    monkeypatch.setitem(sys.modules, "brightpath.data", types.SimpleNamespace(generate_datasets=generate_datasets))
+    monkeypatch.setitem(sys.modules, "brightpath.datasets", types.SimpleNamespace(generate_datasets=generate_datasets))
     metrics = run_experiment(["+exp=data", "data.n_families=40", "seed=3"], tmp_home)
 
     assert metrics == {"data/rows_train": 70.0, "data/rows_val": 15.0, "data/rows_test": 15.0}
@@ -304,9 +304,9 @@ def test_cli_rejects_a_wrong_type_before_any_work(tmp_home):
 
 
 def test_cli_generates_data(tmp_home):
-    data = pytest.importorskip("brightpath.data", reason="brightpath/data.py is not written yet")
+    data = pytest.importorskip("brightpath.datasets", reason="brightpath/datasets.py is not written yet")
     if not hasattr(data, "generate_datasets"):
-        pytest.skip("brightpath.data.generate_datasets is not written yet")
+        pytest.skip("brightpath.datasets.generate_datasets is not written yet")
 
     result = _cli(["+exp=data", "data.n_families=40", "data.schedules_per_family=2"], tmp_home)
     assert result.returncode == 0, result.stderr[-3000:]

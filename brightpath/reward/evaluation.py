@@ -91,11 +91,11 @@ def simulated_set(
         calibration: reads the simulated feedback into targets.
         per_family: schedules per family.
         mix: ``"off_distribution"`` (default: far from the expert rule, what a policy explores)
-            or ``"logged"`` (as in the datasets); see ``data.sample_schedule_params``.
+            or ``"logged"`` (as in the datasets); see ``datasets.sample_schedule_params``.
 
     Truth comes from ``simulator.true_scores``, feedback from ``simulator.generate_feedback``.
     """
-    from brightpath.data import sample_schedule_params
+    from brightpath.datasets import sample_schedule_params
     from brightpath.schedule import layouts_for
     from brightpath.simulator import generate_feedback, true_scores
 

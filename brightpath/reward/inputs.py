@@ -121,7 +121,7 @@ def build_inputs(
 
 
 def inputs_from_table(frame: Any) -> RewardInputs:
-    """Inputs for the rows of a processed dataset table (``data.load_split``): layouts from ``param_*``."""
+    """Inputs for the rows of a processed dataset table (``datasets.load_split``): layouts from ``param_*``."""
     from brightpath.questionnaire import ITEM_KEYS
     from brightpath.schedule import PARAM_NAMES
 
@@ -182,7 +182,7 @@ class RewardData:
 
 
 def data_from_table(frame: Any, calibration: FeedbackCalibration, truth_table: Any = None) -> RewardData:
-    """``RewardData`` of a processed split (``data.load_split``): layouts, feedback targets and,
+    """``RewardData`` of a processed split (``datasets.load_split``): layouts, feedback targets and,
     when ``truth_table`` (``synthetic/<version>/truth.parquet``) is given, hidden truth."""
     truth = None
     if truth_table is not None:

@@ -5,7 +5,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from brightpath.data import generate_datasets
+from brightpath.datasets import generate_datasets
 
 
 def run(quick: bool = False) -> dict[str, float]:

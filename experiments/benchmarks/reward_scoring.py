@@ -61,7 +61,7 @@ def run(quick: bool = False) -> dict[str, float]:
 
 def _schedules(n_families: int, per_family: int, seed: int):
     """Families and layouts: half logged-like weeks, half off-distribution (uniform or far perturbations)."""
-    from brightpath.data import sample_schedule_params
+    from brightpath.datasets import sample_schedule_params
     from brightpath.schedule import layouts_for
     from brightpath.simulator import sample_families
 

@@ -6,7 +6,7 @@ Reads the dataset (``<paths.data_dir>``, version ``data.version``; generated fir
 is missing), then, in the order a reader of the seed plan expects:
 
 1. features and targets: profile features → the expert's parameters in unit scale
-   (``baselines.expert_training_arrays``), one row per family of each split;
+   (``regressors.expert_training_arrays``), one row per family of each split;
 2. k-fold cross-validation on the training split: ``cv/mse_<param>``, ``cv/r2_<param>``,
    ``cv/r2`` (per fold at step = fold: ``cv/fold_r2``, ``cv/fold_mse``);
 3. the final fit on the training split, scored on val and test (``val/...``, ``test/...``);
@@ -45,7 +45,10 @@ def hyperparameters(cfg: DictConfig) -> dict:
 
 def run(cfg: DictConfig, tracker: Tracker) -> dict[str, float]:
     """Train, cross-validate, score and export ``cfg.baseline``; return its final metrics."""
-    from brightpath.baselines import (
+    from brightpath.datasets import load_families
+    from brightpath.evaluation import evaluate_generator
+    from brightpath.generators import BASELINES_SUBDIR, ExpertGenerator, RegressorGenerator
+    from brightpath.regressors import (
         cross_validate,
         expert_training_arrays,
         export_mlp,
@@ -53,8 +56,6 @@ def run(cfg: DictConfig, tracker: Tracker) -> dict[str, float]:
         regression_scores,
         save_baseline,
     )
-    from brightpath.data import load_families
-    from brightpath.generators import BASELINES_SUBDIR, ExpertGenerator, RegressorGenerator, evaluate_generator
 
     source = str(cfg.baseline.name)
     seed = int(cfg.seed)

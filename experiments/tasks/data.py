@@ -1,6 +1,6 @@
 """Task ``data``: generate the synthetic datasets and their data card (``+exp=data``).
 
-Calls ``brightpath.data.generate_datasets`` with the ``data`` config group, writing
+Calls ``brightpath.datasets.generate_datasets`` with the ``data`` config group, writing
 Parquet files under ``<paths.data_dir>/{raw,processed,synthetic}/<version>/`` and
 ``<paths.data_dir>/data_card_<version>.json``. Logs the card (as params and as an
 artifact) and one ``data/rows_<table>`` metric per table; returns the row counts.
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 def generate(cfg: DictConfig) -> dict[str, Any]:
     """Write the ``cfg.data`` datasets for ``cfg.seed`` under ``cfg.paths.data_dir``; return the data card."""
-    from brightpath.data import generate_datasets
+    from brightpath.datasets import generate_datasets
 
     return generate_datasets(
         Path(cfg.paths.data_dir),
@@ -40,7 +40,7 @@ def ensure_dataset(cfg: DictConfig) -> Path:
     Training tasks call this so each works on a fresh clone; a missing dataset is
     generated exactly as ``+exp=data`` would with this run's ``seed``.
     """
-    from brightpath.data import SPLITS
+    from brightpath.datasets import SPLITS
 
     root = Path(cfg.paths.data_dir)
     version = str(cfg.data.version)

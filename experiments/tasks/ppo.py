@@ -176,7 +176,7 @@ def build(cfg: DictConfig, reward_dir: Path | None, ppo_config, network_config) 
 def _training_families(cfg: DictConfig):
     if cfg.env.families == "population":
         return None
-    from brightpath.data import load_families
+    from brightpath.datasets import load_families
     from experiments.tasks.data import ensure_dataset
 
     return load_families(ensure_dataset(cfg), str(cfg.data.version), "train")
@@ -303,7 +303,7 @@ def evaluate(cfg: DictConfig, setup: Setup, generator_dir: Path, tracker: Tracke
     """The exported generator, the expert rule and the oracle on the same held-out families.
 
     Returns ``eval/true_satisfaction`` (mean, with ``_ci95_low``/``_ci95_high``: the
-    percentile-bootstrap 95 % CI of ``brightpath.abtest.bootstrap_ci``, as in the results table), ``eval/proxy_satisfaction`` and ``eval/proxy_true_gap`` (reward
+    percentile-bootstrap 95 % CI of ``brightpath.stats.bootstrap_ci``, as in the results table), ``eval/proxy_satisfaction`` and ``eval/proxy_true_gap`` (reward
     model minus truth on the same weeks: how much the policy over-optimised the proxy;
     absent with the oracle reward), ``eval/pct_of_oracle``, ``eval/invalid_rate``,
     ``eval/ms_per_family``, ``eval/export_max_unit_diff`` (largest difference between the
@@ -312,7 +312,8 @@ def evaluate(cfg: DictConfig, setup: Setup, generator_dir: Path, tracker: Tracke
     for ``eval/expert_...`` plus ``eval/oracle_true_satisfaction`` and
     ``eval/improvement_over_expert``.
     """
-    from brightpath.generators import ExpertGenerator, OracleGenerator, SavedModelGenerator, evaluate_generator
+    from brightpath.evaluation import evaluate_generator
+    from brightpath.generators import ExpertGenerator, OracleGenerator, SavedModelGenerator
     from brightpath.schedule import params_to_unit, unit_to_params
     from envs.schedule_env import family_observation
     from experiments.evaluate import held_out_families
@@ -349,7 +350,7 @@ def evaluate(cfg: DictConfig, setup: Setup, generator_dir: Path, tracker: Tracke
 
 
 def _summary(prefix: str, evaluation, oracle_mean: float, *, seed: int) -> dict[str, float]:
-    from brightpath.abtest import bootstrap_ci
+    from brightpath.stats import bootstrap_ci
 
     true = evaluation.true_satisfaction
     low, high = bootstrap_ci(true, seed=seed)

@@ -10,7 +10,7 @@ PPO-Transformer and the oracle, all planning for the same held-out families
 else the latest FINISHED MLflow run (task ``baseline`` with ``baseline.name``, task ``ppo``
 with ``model.name``; its generator artifact is downloaded).
 
-Columns, each from ``brightpath.generators.evaluate_generator``:
+Columns, each from ``brightpath.evaluation.evaluate_generator``:
 
 * mean true satisfaction (the simulator's hidden truth, 0–1) with a seeded bootstrap 95 % CI;
 * % of oracle: the mean as a percentage of the oracle's mean on the same families;
@@ -71,7 +71,7 @@ class Row:
 
 def run(cfg: DictConfig, tracker: Tracker) -> dict[str, float]:
     """Evaluate every row on the same families; write and log the table; return its headline numbers."""
-    from brightpath.generators import evaluate_generator
+    from brightpath.evaluation import evaluate_generator
     from experiments.evaluate import held_out_families
 
     rc = cfg.results
@@ -160,7 +160,8 @@ def _table(rows: list[Row], families, *, seed: int, n_bootstrap: int):
     """One record per row (``CSV_COLUMNS``); statistics of missing rows are NaN."""
     import pandas as pd
 
-    from brightpath.abtest import bootstrap_ci, paired_test
+    from brightpath.abtest import paired_test
+    from brightpath.stats import bootstrap_ci
 
     by_key = {row.key: row.evaluation for row in rows if row.evaluation is not None}
     oracle = by_key.get("oracle")

@@ -85,7 +85,7 @@ def load_reward_datasets(cfg: DictConfig) -> RewardDatasets:
     plus the off-distribution set of the test families drawn from ``[seed, OFFDIST_STREAM]``."""
     import pandas as pd
 
-    from brightpath.data import load_families, load_split
+    from brightpath.datasets import load_families, load_split
     from brightpath.reward.evaluation import simulated_set
     from brightpath.reward.inputs import data_from_table
     from brightpath.reward.targets import fit_calibration

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from brightpath.baselines import (
+from brightpath.regressors import (
     MODEL_FILE,
     cross_validate,
     expert_training_arrays,

@@ -239,29 +239,7 @@ def load_families(root: Path, version: str, split: str | None = None) -> Familie
     )
 
 
-def families_from_table(frame: pd.DataFrame) -> Families:
-    """Rebuild the observable part of ``Families`` for unique families in a processed table.
-
-    Hidden traits are unknown here and set to neutral values, so the result is
-    fit for generators (which see answers and age only), not for the simulator.
-    """
-    first = frame.drop_duplicates("family_id")
-    n = len(first)
-    return Families(
-        family_id=first["family_id"].to_numpy(np.int64),
-        preferences=np.full((n, len(CATEGORY_NAMES)), np.nan),
-        age=first["age"].to_numpy(np.int64),
-        grade_band=first["grade_band"].to_numpy(np.int64),
-        attention_factor=np.ones(n),
-        chronotype_hours=np.zeros(n),
-        leniency=np.zeros(n),
-        responsiveness=np.ones(n),
-        answers=first[[f"answer_{k}" for k in ITEM_KEYS]].to_numpy(np.float32),
-    )
-
-
 __all__ = [
-    "LOGGED_MIX", "N_PARAMS", "SPLITS", "families_from_table", "family_splits", "generate_datasets", "load_families",
-    "load_split",
+    "LOGGED_MIX", "N_PARAMS", "SPLITS", "family_splits", "generate_datasets", "load_families", "load_split",
     "sample_schedule_params", "schedule_table",
 ]

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from brightpath.data import family_splits, generate_datasets, load_families, load_split, sample_schedule_params
+from brightpath.datasets import family_splits, generate_datasets, load_families, load_split, sample_schedule_params
 from brightpath.expert import expert_params
 from brightpath.simulator import sample_families
 
