@@ -65,7 +65,7 @@ def parse_feedback(feedback: Any) -> dict[str, list]:
             if value is not None and not isinstance(value, str):
                 raise ValidationError("feedback.comment", value, "text or None")
         elif key == "adjustment_kind":
-            if value is not None and value not in ADJUSTMENT_KINDS:
+            if value is not None and (not isinstance(value, str) or value not in ADJUSTMENT_KINDS):
                 raise ValidationError("feedback.adjustment_kind", value, f"one of {', '.join(ADJUSTMENT_KINDS)}")
         elif value is not None and not _is_finite_number(value):
             raise ValidationError(f"feedback.{key}", value, "a finite number or None")

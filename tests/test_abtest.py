@@ -13,8 +13,7 @@ from brightpath.expert import expert_params
 from brightpath.schedule import summarize_params
 from brightpath.segments import family_segments
 from brightpath.simulator import true_scores
-from tests.simulated_scores import expert_population
-from tests.simulated_scores import stochastic_policy_draws as simulated_policy_draws
+from tests.samples import expert_population, stochastic_policy_draws
 
 REPETITIONS = 1000
 ALPHA = 0.05
@@ -23,19 +22,9 @@ ALPHA = 0.05
 LOW, HIGH = 26, 74
 
 
-@pytest.fixture(scope="module")
-def population():
-    return expert_population()
-
-
-@pytest.fixture(scope="module")
-def stochastic_policy_draws():
-    return simulated_policy_draws()
-
-
-def test_paired_false_positive_rate_is_near_alpha_for_a_stochastic_policy_against_itself(stochastic_policy_draws):
+def test_paired_false_positive_rate_is_near_alpha_for_a_stochastic_policy_against_itself():
     """Arms A and B are the same stochastic policy sampled with different seeds on the same families."""
-    draws = stochastic_policy_draws
+    draws = stochastic_policy_draws()
     rng = np.random.default_rng(2024)
     n = 30
     rejections = 0
@@ -47,8 +36,8 @@ def test_paired_false_positive_rate_is_near_alpha_for_a_stochastic_policy_agains
     assert LOW <= rejections <= HIGH, f"{rejections} of {REPETITIONS} equal-arm tests rejected at p < {ALPHA}"
 
 
-def test_welch_false_positive_rate_is_near_alpha_for_one_generator_on_two_independent_samples(population):
-    _, truth = population
+def test_welch_false_positive_rate_is_near_alpha_for_one_generator_on_two_independent_samples():
+    _, truth = expert_population()
     rng = np.random.default_rng(7)
     rejections = 0
     for _ in range(REPETITIONS):
@@ -58,8 +47,8 @@ def test_welch_false_positive_rate_is_near_alpha_for_one_generator_on_two_indepe
     assert LOW <= rejections <= HIGH, f"{rejections} of {REPETITIONS} equal-arm tests rejected at p < {ALPHA}"
 
 
-def test_a_real_difference_is_detected_and_the_better_generator_wins(population):
-    families, expert_truth = population
+def test_a_real_difference_is_detected_and_the_better_generator_wins():
+    families, expert_truth = expert_population()
     sub = families.take(np.arange(120))
     worse = expert_params(sub.answers, sub.child_age).astype(np.float64)
     worse[:, 1] += 20.0  # blocks 20 minutes longer than the rule's: past most children's attention span
@@ -72,9 +61,9 @@ def test_a_real_difference_is_detected_and_the_better_generator_wins(population)
     assert "Winner: Model B (expert) (statistically significant)" in format_report(swapped)
 
 
-def test_pairing_detects_a_small_shift_that_welch_misses(population):
+def test_pairing_detects_a_small_shift_that_welch_misses():
     """The same families under both arms cancel the family effect: the reason paired is primary."""
-    _, truth = population
+    _, truth = expert_population()
     a = truth[:200]
     b = a - 0.01 + np.random.default_rng(0).normal(0.0, 0.01, 200)
     assert paired_test(a, b).significant
@@ -82,8 +71,8 @@ def test_pairing_detects_a_small_shift_that_welch_misses(population):
 
 
 @pytest.mark.parametrize("paired", [True, False])
-def test_identical_arms_give_p_one_no_winner_and_no_warnings(paired, population):
-    _, truth = population
+def test_identical_arms_give_p_one_no_winner_and_no_warnings(paired):
+    _, truth = expert_population()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         result = ab_test(truth[:50], truth[:50].copy(), paired=paired)
@@ -96,8 +85,8 @@ def test_identical_arms_give_p_one_no_winner_and_no_warnings(paired, population)
     json.dumps(result.to_dict(), allow_nan=False)
 
 
-def test_a_constant_nonzero_difference_is_a_certain_win_without_nan(population):
-    _, truth = population
+def test_a_constant_nonzero_difference_is_a_certain_win_without_nan():
+    _, truth = expert_population()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         paired = paired_test(truth[:40] + 0.1, truth[:40])
@@ -110,8 +99,8 @@ def test_a_constant_nonzero_difference_is_a_certain_win_without_nan(population):
     assert paired.ci_low == pytest.approx(0.1) and paired.ci_high == pytest.approx(0.1)
 
 
-def test_report_prints_like_the_seed_and_serialises(population):
-    _, truth = population
+def test_report_prints_like_the_seed_and_serialises():
+    _, truth = expert_population()
     result = paired_test(truth[:100], truth[100:200], names=("expert", "rf"), metric="true_satisfaction")
     text = format_report(result)
     assert f"Model A (expert): {truth[:100].mean():.4f} ± {truth[:100].std(ddof=1):.4f}" in text
@@ -134,8 +123,8 @@ def test_bad_inputs_name_the_arguments():
         paired_test(np.ones(3), np.ones(3), alpha=1.5)
 
 
-def test_segment_view_exposes_a_generator_that_fails_one_kind_of_family(population):
-    families, truth = population
+def test_segment_view_exposes_a_generator_that_fails_one_kind_of_family():
+    families, truth = expert_population()
     sub = families.take(np.arange(800))
     segments = family_segments(sub.answers, sub.child_age)
     a = truth[:800]

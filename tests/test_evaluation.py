@@ -7,22 +7,10 @@ import pytest
 
 from brightpath.evaluation import evaluate_generator
 from brightpath.expert import expert_params
-from brightpath.generators import ExpertGenerator, RegressorGenerator
-from brightpath.regressors import expert_training_arrays, make_regressor
+from brightpath.generators import ExpertGenerator
 from brightpath.schedule import PARAM_NAMES, SUMMARY_FEATURES, summarize_many, summarize_params
-from brightpath.simulator import sample_families, true_scores
-
-
-@pytest.fixture(scope="module")
-def families():
-    return sample_families(40, np.random.default_rng(21))
-
-
-@pytest.fixture(scope="module")
-def rf_generator():
-    train = sample_families(400, np.random.default_rng(22))
-    X, Y = expert_training_arrays(train.answers, train.child_age)
-    return RegressorGenerator(make_regressor("rf", {"n_estimators": 20}, seed=0).fit(X, Y), name="rf")
+from brightpath.simulator import true_scores
+from tests.samples import generator_families, rf_imitator
 
 
 class _Broken:
@@ -52,7 +40,8 @@ class _CoverageScorer:
         return {"satisfaction": coverage, "engagement": coverage, "effectiveness": coverage}
 
 
-def test_evaluation_counts_invalid_schedules_and_scores_them_zero(families):
+def test_evaluation_counts_invalid_schedules_and_scores_them_zero():
+    families = generator_families()
     scorer = _CoverageScorer()
     evaluation = evaluate_generator(_Broken(), families, scorer=scorer)
     reasons = evaluation.invalid_reason
@@ -73,7 +62,9 @@ def test_evaluation_counts_invalid_schedules_and_scores_them_zero(families):
     assert np.all(strict.true_satisfaction > 0.0)  # a thin week is still a week: scored, but counted invalid
 
 
-def test_evaluation_matches_the_simulator_and_repeats(families, rf_generator):
+def test_evaluation_matches_the_simulator_and_repeats():
+    families = generator_families()
+    rf_generator = rf_imitator()
     first = evaluate_generator(rf_generator, families)
     again = evaluate_generator(rf_generator, families)
     np.testing.assert_array_equal(first.true_satisfaction, again.true_satisfaction)

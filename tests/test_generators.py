@@ -11,33 +11,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from brightpath.regressors import expert_training_arrays, make_regressor
 from brightpath.errors import ModelLoadError, ValidationError
 from brightpath.expert import expert_params
 from brightpath.generators import (
     ExpertGenerator,
     Generator,
     OracleGenerator,
-    RegressorGenerator,
     load_generator,
     schedules,
 )
 from brightpath.schedule import N_PARAMS, PARAM_NAMES, clip_params, json_to_layout, summarize_params
 from brightpath.simulator import sample_families, true_scores
+from tests.samples import generator_families, rf_imitator
 
 SMALL_ORACLE = {"n_random": 48, "n_rounds": 2, "n_local": 8}
-
-
-@pytest.fixture(scope="module")
-def families():
-    return sample_families(40, np.random.default_rng(21))
-
-
-@pytest.fixture(scope="module")
-def rf_generator():
-    train = sample_families(400, np.random.default_rng(22))
-    X, Y = expert_training_arrays(train.answers, train.child_age)
-    return RegressorGenerator(make_regressor("rf", {"n_estimators": 20}, seed=0).fit(X, Y), name="rf")
 
 
 answers_strategy = arrays(np.float32, st.tuples(st.integers(1, 6), st.just(25)), elements=st.sampled_from(
@@ -46,7 +33,8 @@ answers_strategy = arrays(np.float32, st.tuples(st.integers(1, 6), st.just(25)),
 
 @settings(max_examples=25, deadline=None)
 @given(answers_strategy, st.data())
-def test_every_generator_writes_valid_parameters_and_schedule_json(rf_generator, answers, data):
+def test_every_generator_writes_valid_parameters_and_schedule_json(answers, data):
+    rf_generator = rf_imitator()
     ages = np.array(data.draw(st.lists(st.integers(5, 18), min_size=len(answers), max_size=len(answers))),
                     dtype=np.float32)
     for generator in (ExpertGenerator(), rf_generator):
@@ -63,7 +51,8 @@ def test_every_generator_writes_valid_parameters_and_schedule_json(rf_generator,
             assert schedule["meta"]["family"]["child_age"] == int(age)
 
 
-def test_the_expert_generator_is_the_rule(families):
+def test_the_expert_generator_is_the_rule():
+    families = generator_families()
     generator = ExpertGenerator()
     np.testing.assert_array_equal(generator.params(families.answers, families.child_age),
                                   expert_params(families.answers, families.child_age))
@@ -81,7 +70,8 @@ def test_batch_shapes_are_checked_and_named():
         generator.params(np.ones((2, 25)), np.array([8]))
 
 
-def test_the_oracle_beats_or_matches_the_rule_for_every_family_and_cheats_only_on_its_families(families):
+def test_the_oracle_beats_or_matches_the_rule_for_every_family_and_cheats_only_on_its_families():
+    families = generator_families()
     oracle = OracleGenerator(families, seed=1, **SMALL_ORACLE)
     params = oracle.params(families.answers, families.child_age)
     oracle_truth = true_scores(families, summarize_params(params, families.grade_band))["satisfaction"]
@@ -98,7 +88,8 @@ def test_the_oracle_beats_or_matches_the_rule_for_every_family_and_cheats_only_o
         oracle.params(stranger.answers, stranger.child_age)
 
 
-def test_load_generator_resolves_names_and_names_what_is_missing(tmp_path, families):
+def test_load_generator_resolves_names_and_names_what_is_missing(tmp_path):
+    families = generator_families()
     assert isinstance(load_generator("expert"), ExpertGenerator)
     assert isinstance(load_generator("oracle", families=families), OracleGenerator)
     with pytest.raises(ValueError, match="needs the families"):

@@ -10,25 +10,14 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from brightpath.stats import bootstrap_ci, holm, paired_t, welch_t
-from tests.simulated_scores import expert_population
-from tests.simulated_scores import stochastic_policy_draws as simulated_policy_draws
+from tests.samples import expert_population, stochastic_policy_draws
 
 ALPHA = 0.05
 
 
-@pytest.fixture(scope="module")
-def population():
-    return expert_population()
-
-
-@pytest.fixture(scope="module")
-def stochastic_policy_draws():
-    return simulated_policy_draws()
-
-
-def test_vectorised_paired_t_rejects_about_alpha_over_many_null_repetitions(stochastic_policy_draws):
+def test_vectorised_paired_t_rejects_about_alpha_over_many_null_repetitions():
     """The batched form (what a sweep of seeds would use) agrees: 5,000 repetitions at once."""
-    draws = stochastic_policy_draws
+    draws = stochastic_policy_draws()
     rng = np.random.default_rng(5)
     reps, n = 5000, 25
     families = np.argsort(rng.random((reps, len(draws))), axis=1)[:, :n]
@@ -39,8 +28,8 @@ def test_vectorised_paired_t_rejects_about_alpha_over_many_null_repetitions(stoc
     assert abs(rate - ALPHA) < 3.5 * np.sqrt(ALPHA * (1 - ALPHA) / reps), rate
 
 
-def test_bootstrap_ci_of_the_difference_covers_zero_about_95_percent_under_the_null(stochastic_policy_draws):
-    draws = stochastic_policy_draws
+def test_bootstrap_ci_of_the_difference_covers_zero_about_95_percent_under_the_null():
+    draws = stochastic_policy_draws()
     rng = np.random.default_rng(3)
     covered = 0
     reps, n = 300, 60
@@ -74,8 +63,8 @@ def test_p_values_match_scipy_where_the_variance_is_positive(a, data):
         assert t == pytest.approx(ref.statistic, rel=1e-6) and p == pytest.approx(ref.pvalue, rel=1e-6, abs=1e-12)
 
 
-def test_bootstrap_ci_repeats_for_a_seed_and_brackets_the_mean(population):
-    _, truth = population
+def test_bootstrap_ci_repeats_for_a_seed_and_brackets_the_mean():
+    _, truth = expert_population()
     first = bootstrap_ci(truth[:300], seed=4)
     assert first == bootstrap_ci(truth[:300], seed=4)
     assert first != bootstrap_ci(truth[:300], seed=5)

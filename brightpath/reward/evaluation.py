@@ -13,7 +13,7 @@ Names: ``{mse,r2,spearman,pearson}_{observed,true}_<target>`` plus ``mse_observe
 ``simulated_set`` builds fresh schedules for known families with their hidden truth
 and simulated feedback; by default the off-distribution set: schedules far from the
 expert rule (uniform and large perturbations,
-``data.sample_schedule_params(mix="off_distribution")``), the kind a policy explores.
+``datasets.sample_schedule_params(mix="off_distribution")``), the kind a policy explores.
 
 Figures are ``matplotlib.figure.Figure`` objects built without pyplot (no global
 state, no window); the caller saves or logs them.

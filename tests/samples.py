@@ -1,4 +1,6 @@
-"""Simulated true-satisfaction samples shared by the statistics and A/B tests (computed once per session)."""
+"""Seeded samples that several test modules share, each built once per session.
+
+Callers must not modify what they get back (the functions are cached)."""
 from __future__ import annotations
 
 import functools
@@ -6,6 +8,8 @@ import functools
 import numpy as np
 
 from brightpath.expert import expert_params
+from brightpath.generators import RegressorGenerator
+from brightpath.regressors import expert_training_arrays, make_regressor
 from brightpath.schedule import params_to_unit, summarize_params, unit_to_params
 from brightpath.simulator import Families, sample_families, true_scores
 
@@ -34,3 +38,17 @@ def stochastic_policy_draws() -> np.ndarray:
     params = unit_to_params(noisy.reshape(-1, unit.shape[1]))
     truth = true_scores(families.take(rep), summarize_params(params, families.grade_band[rep]))["satisfaction"]
     return truth.reshape(len(families), draws)
+
+
+@functools.cache
+def generator_families() -> Families:
+    """40 simulated families the generator and evaluation tests write schedules for."""
+    return sample_families(40, np.random.default_rng(21))
+
+
+@functools.cache
+def rf_imitator() -> RegressorGenerator:
+    """A small random forest (20 trees) fitted to the expert rule on 400 other families."""
+    train = sample_families(400, np.random.default_rng(22))
+    X, Y = expert_training_arrays(train.answers, train.child_age)
+    return RegressorGenerator(make_regressor("rf", {"n_estimators": 20}, seed=0).fit(X, Y), name="rf")
