@@ -30,7 +30,13 @@ from brightpath.features import PROFILE_FEATURES, profile_features
 from brightpath.questionnaire import CATEGORY_NAMES, ITEM_KEYS
 from brightpath.schedule import N_PARAMS, PARAM_NAMES, SUMMARY_FEATURES, params_to_unit, summarize_params, unit_to_params
 from brightpath.feedback import FEEDBACK_COLUMNS
-from brightpath.simulator import SIMULATOR_VERSION, Families, generate_feedback, sample_families, true_scores
+from brightpath.simulator import (
+    SIMULATOR_VERSION,
+    Families,
+    generate_feedback,
+    sample_families,
+    true_scores,
+)
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """A NumPy-like namespace of TensorFlow ops, for code shared by NumPy and exported graphs.
 
-``brightpath.features`` and ``brightpath.schedule`` write their preprocessing
-once against an array namespace ``xp``; passing ``tf_namespace()`` runs the same
+``brightpath.features``, ``brightpath.expert`` and ``brightpath.schedule`` write their
+preprocessing once against an array namespace ``xp``; passing ``tf_namespace()`` runs the same
 code inside a ``tf.function`` (so a SavedModel contains exactly the training-time
 preprocessing). Only the handful of functions that code uses are provided.
 ``tf.experimental.numpy`` is not used because its rounding needs the
