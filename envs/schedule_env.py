@@ -24,7 +24,8 @@ from brightpath.schedule import (
     DAY_NAMES,
     N_PARAMS,
     PARAM_NAMES,
-    layouts_for,
+    LayoutBatch,
+    build_layouts,
     params_to_unit,
     summarize_many,
     unit_to_params,
@@ -71,7 +72,8 @@ class StepScores:
 
     Attributes:
         params: float64 ``[n, N_PARAMS]`` valid schedule parameters (``schedule.PARAM_NAMES`` units).
-        layouts: the weeks those parameters lay out (``schedule.build_layout``).
+        layouts: the weeks those parameters lay out (``schedule.build_layouts``; ``layouts[i]``
+            is family ``i``'s ``[n_blocks, 5]`` layout).
         reward: float32 ``[n]`` the weighted reward-source heads, in [0, 1].
         proxy: the reward source's ``HEADS`` scores (the reward model's, or the truth
             under ``reward_source="oracle"``), float32 ``[n]`` each.
@@ -79,7 +81,7 @@ class StepScores:
     """
 
     params: np.ndarray
-    layouts: list[np.ndarray]
+    layouts: LayoutBatch
     reward: np.ndarray
     proxy: dict[str, np.ndarray]
     true: dict[str, np.ndarray]
@@ -137,7 +139,7 @@ class ScheduleRewards:
                              f"({len(families)} families), got an array of shape {unit.shape}")
         unit = unit.reshape(len(families), N_PARAMS)
         params = unit_to_params(unit)
-        layouts = layouts_for(params, families.grade_band)
+        layouts = build_layouts(params, families.grade_band)
         true = true_scores(families, summarize_many(layouts, families.grade_band))
         started = time.perf_counter()
         if self.scorer is None:

@@ -37,7 +37,7 @@ from brightpath.features import PROFILE_FEATURES, profile_features
 from brightpath.questionnaire import N_ITEMS
 from brightpath.reward.targets import TARGET_NAMES, FeedbackCalibration, Targets, feedback_targets
 from brightpath.schedule import (
-    N_SUMMARY, N_TOKEN_FEATURES, SUMMARY_FEATURES, encode_layouts, layouts_for, summarize_many,
+    N_SUMMARY, N_TOKEN_FEATURES, SUMMARY_FEATURES, LayoutBatch, build_layouts, encode_layouts, summarize_many,
 )
 
 INPUT_NAMES: tuple[str, ...] = ("tokens", "mask", "summary", "answers", "child_age")
@@ -93,12 +93,13 @@ class RewardInputs:
 
 
 def build_inputs(
-    layouts: Sequence[np.ndarray], answers: np.ndarray, child_age: np.ndarray, grade_band: np.ndarray
+    layouts: LayoutBatch | Sequence[np.ndarray], answers: np.ndarray, child_age: np.ndarray, grade_band: np.ndarray
 ) -> RewardInputs:
-    """Inputs for schedules given as layouts (``schedule.build_layout``/``json_to_layout``).
+    """Inputs for schedules given as layouts (``schedule.build_layouts``/``build_layout``/``json_to_layout``).
 
     Args:
-        layouts: ``B`` int32 layouts ``[n_blocks, 5]``.
+        layouts: a ``schedule.LayoutBatch`` of ``B`` weeks (read as it is), or ``B`` int32
+            layouts ``[n_blocks, 5]`` (joined once).
         answers: float32 ``[B, 25]`` Likert 1–5, 0 for missing.
         child_age: ``[B]`` years.
         grade_band: int ``[B]`` index into ``child.GRADE_BANDS`` (for requirement coverage).
@@ -106,6 +107,7 @@ def build_inputs(
     Raises:
         ValidationError: the arrays do not line up, naming the one that does not.
     """
+    layouts = LayoutBatch.from_layouts(layouts)
     n = len(layouts)
     answers = np.asarray(answers, dtype=np.float32)
     child_age = np.asarray(child_age, dtype=np.float32).reshape(-1)
@@ -128,7 +130,7 @@ def inputs_from_table(frame: Any) -> RewardInputs:
     params = frame[[f"param_{name}" for name in PARAM_NAMES]].to_numpy(np.float64)
     bands = frame["grade_band"].to_numpy(np.int64)
     answers = frame[[f"answer_{k}" for k in ITEM_KEYS]].to_numpy(np.float32)
-    return build_inputs(layouts_for(params, bands), answers, frame["age"].to_numpy(np.float32), bands)
+    return build_inputs(build_layouts(params, bands), answers, frame["age"].to_numpy(np.float32), bands)
 
 
 CHUNK_SIZE = 256

@@ -8,8 +8,11 @@ Three representations of one schedule, each with one job:
 * a *layout* — an ``int32`` array ``[n_blocks, 5]`` with columns
   ``(day, type, subject, start_minute, duration_minutes)``; the form the
   simulator, the feature extractors and the reward model's tokens are computed
-  from. ``build_layout`` is the only place that turns parameters into a week
-  (``schedule.layout``); ``schedule.summary`` and ``schedule.tokens`` read it.
+  from. ``build_layout`` defines how parameters turn into a week, one week at a
+  time; ``build_layouts`` computes the same for many weeks at once and returns a
+  ``LayoutBatch`` (all rows in one array plus per-week offsets), which
+  ``schedule.summary`` and ``schedule.tokens`` read without re-joining
+  (``schedule.layout``).
 * Schedule JSON (CONTRACTS §2) — what the backend stores. ``layout_to_json`` and
   ``json_to_layout`` convert both ways; the latter validates untrusted JSON
   (``schedule.schedule_json``).
@@ -35,7 +38,9 @@ from brightpath.schedule.layout import (
     TYPE_BREAK,
     TYPE_LUNCH,
     TYPE_SUBJECT,
+    LayoutBatch,
     build_layout,
+    build_layouts,
     layouts_for,
 )
 from brightpath.schedule.params import (
@@ -95,9 +100,11 @@ __all__ = [
     "TYPE_BREAK",
     "TYPE_LUNCH",
     "TYPE_SUBJECT",
+    "LayoutBatch",
     "ParamSpec",
     "ScheduleParams",
     "build_layout",
+    "build_layouts",
     "build_schedule",
     "clip_params",
     "encode_layout",

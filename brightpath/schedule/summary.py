@@ -1,7 +1,8 @@
 """Summary features of a week: the structure metrics the simulator and the reward model read.
 
 ``SUMMARY_FEATURES`` names them (units in the comments); ``summarize_many`` computes
-them for many layouts in one vectorised NumPy pass.
+them for many layouts in one vectorised NumPy pass, reading a ``LayoutBatch``'s rows as
+they are (a list of layouts is joined once).
 """
 from __future__ import annotations
 
@@ -11,13 +12,12 @@ import numpy as np
 
 from brightpath.child import REQUIREMENT_MATRIX, SUBJECTS
 from brightpath.schedule.layout import (
-    LAYOUT_COLUMNS,
-    MAX_BLOCKS_PER_DAY,
     N_DAYS,
     TYPE_BREAK,
     TYPE_LUNCH,
     TYPE_SUBJECT,
-    layouts_for,
+    LayoutBatch,
+    build_layouts,
 )
 
 SUMMARY_FEATURES: tuple[str, ...] = (
@@ -44,20 +44,23 @@ def summarize(layout: np.ndarray, grade_band: int) -> np.ndarray:
     return summarize_many([layout], np.array([grade_band]))[0]
 
 
-def summarize_many(layouts: Sequence[np.ndarray], grade_bands: np.ndarray) -> np.ndarray:
+def summarize_many(layouts: LayoutBatch | Sequence[np.ndarray], grade_bands: np.ndarray) -> np.ndarray:
     """Schedule features of many layouts at once, ``float64 [len(layouts), N_SUMMARY]``.
 
     These are the seed plan's 'structure metrics, subject distribution, break
     frequency and duration, daily learning load'; the family simulator's hidden
     satisfaction and the reward model's engineered inputs both read them.
     Vectorised over all blocks of all layouts (one NumPy pass, no per-schedule loop).
+
+    Args:
+        layouts: a ``LayoutBatch`` (``build_layouts``), or a sequence of layouts.
+        grade_bands: int ``[len(layouts)]``, 0–3.
     """
-    n = len(layouts)
+    batch = LayoutBatch.from_layouts(layouts)
+    n = len(batch)
     grade_bands = np.asarray(grade_bands, dtype=np.int64).reshape(n)
-    lengths = np.array([len(layout) for layout in layouts], dtype=np.int64)
-    rows = np.concatenate(layouts).astype(np.int64) if n else np.zeros((0, 5), np.int64)
-    owner = np.repeat(np.arange(n), lengths)
-    day, kind, subject, start, duration = (rows[:, i] for i in range(len(LAYOUT_COLUMNS)))
+    owner = batch.owner
+    day, kind, subject, start, duration = np.ascontiguousarray(batch.rows.T)  # one contiguous int32 row per column
     key = owner * N_DAYS + day  # one bucket per (schedule, day)
     n_keys = n * N_DAYS
     is_subject = kind == TYPE_SUBJECT
@@ -91,8 +94,10 @@ def summarize_many(layouts: Sequence[np.ndarray], grade_bands: np.ndarray) -> np
     same_day = s_key[1:] == s_key[:-1]
     switches = np.bincount(s_key[1:][same_day & (s_subject[1:] != s_subject[:-1])] // N_DAYS, minlength=n)
     boundaries = np.maximum(subj_blocks - 1.0, 0.0).sum(axis=1)
-    slot = np.arange(len(s_key)) - np.searchsorted(s_key, s_key, side="left")
-    grid = np.zeros((n, N_DAYS, MAX_BLOCKS_PER_DAY), dtype=np.int64)
+    day_starts = np.flatnonzero(np.r_[True, ~same_day]) if len(s_key) else np.zeros(0, np.int64)
+    slot = np.arange(len(s_key)) - np.repeat(day_starts, np.diff(np.r_[day_starts, len(s_key)]))
+    # Subject ids (1–6) of each day's slots, only as wide as the fullest day.
+    grid = np.zeros((n, N_DAYS, int(slot.max(initial=-1)) + 1), dtype=np.int8)
     grid[s_key // N_DAYS, s_key % N_DAYS, slot] = s_subject
     monday = grid[:, :1, :]
     matches = ((grid[:, 1:, :] == monday) & (monday > 0)).sum(axis=(1, 2))
@@ -126,4 +131,4 @@ def summarize_many(layouts: Sequence[np.ndarray], grade_bands: np.ndarray) -> np
 
 def summarize_params(param_vectors: np.ndarray, grade_bands: np.ndarray) -> np.ndarray:
     """Summary features ``[n, N_SUMMARY]`` of the weeks that parameter vectors lay out."""
-    return summarize_many(layouts_for(param_vectors, grade_bands), grade_bands)
+    return summarize_many(build_layouts(param_vectors, grade_bands), grade_bands)

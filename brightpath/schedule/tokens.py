@@ -6,7 +6,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from brightpath.errors import ValidationError
-from brightpath.schedule.layout import MAX_BLOCKS_PER_DAY, N_DAYS
+from brightpath.schedule.layout import MAX_BLOCKS_PER_DAY, N_DAYS, LayoutBatch
 from brightpath.schedule.schedule_json import json_to_layout
 
 MAX_TOKENS = N_DAYS * MAX_BLOCKS_PER_DAY
@@ -28,10 +28,14 @@ def encode_layout(layout: np.ndarray, max_tokens: int = MAX_TOKENS) -> tuple[np.
     return tokens[0], mask[0]
 
 
-def encode_layouts(layouts: Sequence[np.ndarray], max_tokens: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def encode_layouts(
+    layouts: LayoutBatch | Sequence[np.ndarray], max_tokens: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Block tokens of many layouts at once (one NumPy scatter, no per-layout loop); see ``encode_layout``.
 
     Args:
+        layouts: a ``LayoutBatch`` (``build_layouts``; its rows are read as they are), or a
+            sequence of layouts.
         max_tokens: padded length; ``None`` pads only to the longest layout given.
 
     Returns:
@@ -40,7 +44,8 @@ def encode_layouts(layouts: Sequence[np.ndarray], max_tokens: int | None = None)
     Raises:
         ValidationError: a layout has more than ``max_tokens`` blocks.
     """
-    lengths = np.array([len(layout) for layout in layouts], dtype=np.int64)
+    batch = LayoutBatch.from_layouts(layouts)
+    lengths = batch.lengths
     longest = int(lengths.max()) if len(lengths) else 0
     width = longest if max_tokens is None else int(max_tokens)
     if longest > width:
@@ -49,9 +54,8 @@ def encode_layouts(layouts: Sequence[np.ndarray], max_tokens: int | None = None)
     mask = np.zeros((len(lengths), width), dtype=np.float32)
     if longest == 0:
         return tokens, mask
-    rows = np.concatenate(layouts)
-    owner = np.repeat(np.arange(len(lengths)), lengths)
-    slot = np.arange(len(rows)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    rows, owner = batch.rows, batch.owner
+    slot = np.arange(len(rows)) - batch.offsets[:-1][owner]
     tokens[owner, slot] = np.column_stack([rows[:, 1], rows[:, 2], rows[:, 0], rows[:, 3] / 60.0, rows[:, 4] / 60.0])
     mask[owner, slot] = 1.0
     return tokens, mask
