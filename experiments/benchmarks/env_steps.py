@@ -14,20 +14,31 @@ architecture trained for one epoch (speed depends on the architecture, not the w
 * ``env/reward_model_time_share`` (and ``env/single_reward_model_time_share``): the share of
   the stepping time spent inside ``RewardScorer.score_layouts``, 0–1;
 * ``env/oracle_batched_steps_per_s``: the batched path with the hidden-truth reward (no model);
+  goal ≥ ``GOAL_ORACLE_STEPS_PER_S`` on 2 cores (issue 11);
+* ``env/oracle_batched_steps_per_s_one_week_at_a_time``: the same, with each week laid out by
+  ``schedule.build_layout`` in a Python loop and the weeks joined again (the path before
+  ``schedule.build_layouts``), measured in the same run; ``env/oracle_layout_speedup`` the ratio;
+* ``oracle/search_seconds`` and ``oracle/search_seconds_one_week_at_a_time``: ``oracle_search``
+  on ``ORACLE_FAMILIES`` families (the evaluation's held-out set size), the other heavy user of
+  the layout path, both ways, and ``oracle/search_speedup``;
 * ``env/tf_env_steps_per_s``: the batched path through the TF-Agents adapter
   (``TFPyEnvironment``), as the PPO loop drives it.
 """
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 NUM_ENVS = 1024
 """Families per batched step: the default ``env.num_envs``."""
 REPEATS = 3
+GOAL_ORACLE_STEPS_PER_S = 20_000.0
+ORACLE_FAMILIES = 1_000
 
 
 def run(quick: bool = False) -> dict[str, float]:
@@ -45,7 +56,12 @@ def run(quick: bool = False) -> dict[str, float]:
         batched, batched_share = _batched(num_envs, batched_steps, reward_model=scorer)
         single, single_share = _single(single_steps, reward_model=scorer)
         oracle, _ = _batched(num_envs, batched_steps, reward_source="oracle")
+        with _layouts_one_week_at_a_time():
+            oracle_one_by_one, _ = _batched(num_envs, batched_steps, reward_source="oracle")
         tf_env = _tf_environment(num_envs, batched_steps, reward_model=scorer)
+    search = _oracle_search(100 if quick else ORACLE_FAMILIES)
+    with _layouts_one_week_at_a_time():
+        search_one_by_one = _oracle_search(100 if quick else ORACLE_FAMILIES)
     return {
         "env/num_envs": float(num_envs),
         "env/batched_steps_per_s": batched,
@@ -54,6 +70,13 @@ def run(quick: bool = False) -> dict[str, float]:
         "env/reward_model_time_share": batched_share,
         "env/single_reward_model_time_share": single_share,
         "env/oracle_batched_steps_per_s": oracle,
+        "env/goal_oracle_batched_steps_per_s": GOAL_ORACLE_STEPS_PER_S,
+        "env/oracle_batched_steps_per_s_one_week_at_a_time": oracle_one_by_one,
+        "env/oracle_layout_speedup": oracle / oracle_one_by_one,
+        "oracle/families": float(100 if quick else ORACLE_FAMILIES),
+        "oracle/search_seconds": search,
+        "oracle/search_seconds_one_week_at_a_time": search_one_by_one,
+        "oracle/search_speedup": search_one_by_one / search,
         "env/tf_env_steps_per_s": tf_env,
         "env/used_exported_model": exported,
     }
@@ -109,6 +132,37 @@ def _tf_environment(num_envs: int, steps: int, **env_kwargs) -> float:
 
     seconds, _ = _best_of(rounds, tf_env.pyenv.gym_env.unwrapped.rewards)
     return num_envs * steps / seconds
+
+
+def _oracle_search(n_families: int) -> float:
+    """Seconds of one ``oracle_search`` over ``n_families`` fresh families (seeded; one call: it takes seconds)."""
+    from brightpath.oracle import oracle_search
+    from brightpath.simulator import sample_families
+
+    families = sample_families(n_families, np.random.default_rng(2026))
+    started = time.perf_counter()
+    oracle_search(families, np.random.default_rng(0))
+    return time.perf_counter() - started
+
+
+@contextlib.contextmanager
+def _layouts_one_week_at_a_time() -> Iterator[None]:
+    """Within the block, the environment and ``summarize_params`` lay weeks out one at a time with
+    ``build_layout`` and join them, as before ``build_layouts`` existed: the baseline of the speedups."""
+    import brightpath.schedule.summary as summary
+    import envs.schedule_env as schedule_env
+    from brightpath.schedule import LayoutBatch, ScheduleParams, build_layout
+
+    def one_week_at_a_time(param_vectors, grade_bands):
+        return LayoutBatch.from_layouts([build_layout(ScheduleParams.from_vector(v), int(b))
+                                         for v, b in zip(np.asarray(param_vectors), np.asarray(grade_bands))])
+
+    batched = (schedule_env.build_layouts, summary.build_layouts)
+    schedule_env.build_layouts = summary.build_layouts = one_week_at_a_time
+    try:
+        yield
+    finally:
+        schedule_env.build_layouts, summary.build_layouts = batched
 
 
 def _best_of(call, rewards) -> tuple[float, float]:

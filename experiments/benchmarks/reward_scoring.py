@@ -1,6 +1,6 @@
 """Benchmark: scoring 10,000 schedules through the exported reward SavedModel. Goal ≥ 20,000 schedules/s on 2 cores.
 
-Times ``RewardScorer.score_layouts`` from ready layouts (what the environment calls): token
+Times ``RewardScorer.score_layouts`` from a ready ``LayoutBatch`` (what the environment passes): token
 encoding, summary features and the SavedModel calls, one per chunk of length-sorted
 schedules. The schedules mix logged-like weeks and off-distribution ones (what PPO visits).
 Uses ``<model_dir>/reward`` when it holds a usable model, else exports the attention model
@@ -53,7 +53,7 @@ def run(quick: bool = False) -> dict[str, float]:
         "reward/inputs_seconds": inputs_seconds,
         "reward/model_seconds": total - inputs_seconds,
         "reward/ppo_batch_schedules_per_s": n / batched,
-        "reward/mean_blocks_per_week": float(np.mean([len(layout) for layout in layouts])),
+        "reward/mean_blocks_per_week": float(np.mean(layouts.lengths)),
         "reward/chunk_size": float(chunk_size),
         "reward/used_exported_model": source,
     }
@@ -62,7 +62,7 @@ def run(quick: bool = False) -> dict[str, float]:
 def _schedules(n_families: int, per_family: int, seed: int):
     """Families and layouts: half logged-like weeks, half off-distribution (uniform or far perturbations)."""
     from brightpath.datasets import sample_schedule_params
-    from brightpath.schedule import layouts_for
+    from brightpath.schedule import build_layouts
     from brightpath.simulator import sample_families
 
     rng = np.random.default_rng(seed)
@@ -75,7 +75,7 @@ def _schedules(n_families: int, per_family: int, seed: int):
     chosen = families.take(np.concatenate(index))
     order = rng.permutation(len(chosen))  # arrival order is random, not sorted by length
     chosen = chosen.take(order)
-    return chosen, layouts_for(np.concatenate(params)[order], chosen.grade_band)
+    return chosen, build_layouts(np.concatenate(params)[order], chosen.grade_band)
 
 
 def tiny_reward_model(directory: Path) -> Path:
