@@ -1,4 +1,4 @@
-"""Monitoring alerts as structured records, never bare prints.
+"""Monitoring alerts as structured records, never bare prints; the JSON form of every record.
 
 Every monitor (drift, degradation, segments, model health) returns its findings as
 ``Alert`` records. A record says what kind of problem it is, how bad, which metric
@@ -6,7 +6,8 @@ crossed which threshold and by how much, and carries labels (model version, colu
 segment) so a log pipeline or an MLflow tag can filter on them.
 ``Alert.to_log_record()`` gives the flat JSON-able dict for one structured log line;
 ``log_alerts`` writes one such line per alert through :mod:`logging` at the level
-its severity maps to.
+its severity maps to. ``json_record`` / ``json_value`` give every monitoring record (and the
+gate's) the same JSON form: NaN (not measured) as null, infinities as text.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import json
 import logging
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
 """Severities, least to most urgent. ``critical`` is what a retraining trigger acts on."""
@@ -64,8 +68,8 @@ class Alert:
             "kind": self.kind,
             "severity": self.severity,
             "metric": self.metric,
-            "value": _json_float(self.value),
-            "threshold": _json_float(self.threshold),
+            "value": json_value(float(self.value)),
+            "threshold": json_value(float(self.threshold)),
             "message": self.message,
         }
         record.update({str(k): str(v) for k, v in self.labels.items()})
@@ -77,16 +81,30 @@ class Alert:
             "kind": self.kind,
             "severity": self.severity,
             "metric": self.metric,
-            "value": _json_float(self.value),
-            "threshold": _json_float(self.threshold),
+            "value": json_value(float(self.value)),
+            "threshold": json_value(float(self.threshold)),
             "message": self.message,
             "labels": {str(k): str(v) for k, v in self.labels.items()},
         }
 
 
-def _json_float(value: float) -> float | str:
-    value = float(value)
-    return value if math.isfinite(value) else str(value)
+def json_value(value: Any) -> Any:
+    """``value`` as a plain JSON type: NumPy scalars as Python numbers, NaN (not measured) as None,
+    ±inf as ``"inf"``/``"-inf"``, tuples as lists, timestamps as ISO text; anything else unchanged."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else str(value)
+    if isinstance(value, (tuple, list)):
+        return [json_value(v) for v in value]
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def json_record(record: Any) -> dict[str, Any]:
+    """A dataclass record's fields as plain JSON types (``json_value``)."""
+    return {k: json_value(v) for k, v in asdict(record).items()}
 
 
 def log_alerts(alerts: Iterable[Alert], logger: logging.Logger | None = None) -> int:
@@ -110,4 +128,4 @@ def most_severe(alerts: Iterable[Alert]) -> str | None:
     return SEVERITIES[max(levels)] if levels else None
 
 
-__all__ = ["ALL_VERSIONS", "LOG_EVENT", "SEVERITIES", "Alert", "log_alerts", "most_severe"]
+__all__ = ["ALL_VERSIONS", "LOG_EVENT", "SEVERITIES", "Alert", "json_record", "json_value", "log_alerts", "most_severe"]

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from brightpath.errors import ValidationError
-from brightpath.monitoring.alerts import ALL_VERSIONS, Alert
+from brightpath.monitoring.alerts import ALL_VERSIONS, Alert, json_record, json_value
 from brightpath.monitoring.significance import N_BOOTSTRAP, drop_test, holm_adjust
 
 OBSERVED_METRICS: tuple[str, ...] = ("stars", "likert_satisfaction", "completion_rate")
@@ -130,7 +130,7 @@ class DegradationTest:
         return math.isfinite(self.p_value)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: _json_value(v) for k, v in asdict(self).items()}
+        return json_record(self)
 
 
 @dataclass(frozen=True)
@@ -176,21 +176,9 @@ class DegradationReport:
             "degraded": self.degraded,
             "config": asdict(self.config),
             "tests": [t.to_dict() for t in self.tests],
-            "trend": [{k: _json_value(v) for k, v in row.items()} for row in self.trend.to_dict("records")],
+            "trend": [{k: json_value(v) for k, v in row.items()} for row in self.trend.to_dict("records")],
             "alerts": [a.to_dict() for a in self.alerts()],
         }
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else str(value)
-    if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return value
 
 
 def observed_scores(feedback: Any, metrics: Sequence[str] = OBSERVED_METRICS) -> pd.DataFrame:

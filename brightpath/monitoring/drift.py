@@ -56,7 +56,7 @@ import pandas as pd
 
 from brightpath.errors import ValidationError
 from brightpath.features import PROFILE_FEATURES, profile_features
-from brightpath.monitoring.alerts import Alert
+from brightpath.monitoring.alerts import Alert, json_record
 from brightpath.questionnaire import N_ITEMS
 
 COLUMN_KINDS: tuple[str, ...] = ("num", "cat")
@@ -146,7 +146,7 @@ class ColumnDrift:
         return self.drifted and self.psi_flagged
 
     def to_dict(self) -> dict[str, Any]:
-        out = {k: _json_value(v) for k, v in asdict(self).items()}
+        out = json_record(self)
         out["alerting"] = self.alerting
         return out
 
@@ -231,14 +231,6 @@ class DriftReport:
             "columns": [c.to_dict() for c in self.columns],
             "alerts": [a.to_dict() for a in self.alerts()],
         }
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else str(value)
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 # ---------------------------------------------------------------------------

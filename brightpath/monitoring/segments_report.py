@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from brightpath.errors import ValidationError
-from brightpath.monitoring.alerts import Alert
+from brightpath.monitoring.alerts import Alert, json_record, json_value
 from brightpath.monitoring.significance import N_BOOTSTRAP, drop_test, holm_adjust
 from brightpath.segments import level_sort_key
 from brightpath.stats import bootstrap_ci
@@ -61,7 +61,7 @@ class SegmentSatisfaction:
         return math.isfinite(self.p_value)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self).items()}
+        return json_record(self)
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class SegmentReport:
                 severity="warning",
                 metric=self.metric,
                 value=r.gap,
-                threshold=-self.min_gap,
+                threshold=-self.min_gap if self.min_gap else 0.0,
                 message=(
                     f"{r.segment}={r.level} scores {r.mean:.3f} vs {r.rest_mean:.3f} for the other families "
                     f"({r.gap:+.3f}, Holm p = {r.p_holm:.2g}, n = {r.n})"
@@ -109,7 +109,7 @@ class SegmentReport:
         return {
             "metric": self.metric,
             "n": self.n,
-            "overall_mean": None if math.isnan(self.overall_mean) else self.overall_mean,
+            "overall_mean": json_value(self.overall_mean),
             "alpha": self.alpha,
             "min_gap": self.min_gap,
             "min_size": self.min_size,

@@ -13,13 +13,13 @@ H1: mean(candidate) < mean(baseline), and keeping its effect size and bootstrap 
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from brightpath.abtest import ab_test
+from brightpath.monitoring.alerts import json_record
 from brightpath.stats import holm
 
 N_BOOTSTRAP = 1000
@@ -54,7 +54,7 @@ class DropTest:
     p_value: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (str(v) if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()}
+        return json_record(self)
 
 
 def drop_test(
