@@ -20,6 +20,18 @@ The promotion gate that uses the same tests lives in ``brightpath.gate``.
 from __future__ import annotations
 
 from brightpath.monitoring.alerts import ALL_VERSIONS, SEVERITIES, Alert, log_alerts, most_severe
+from brightpath.monitoring.dashboard import MonitoringReport, render_dashboard, write_dashboard
+from brightpath.monitoring.degradation import (
+    OBSERVED_METRICS,
+    TREND_COLUMNS,
+    DegradationConfig,
+    DegradationReport,
+    DegradationTest,
+    detect_degradation,
+    observed_scores,
+    satisfaction_trend,
+    windows_of,
+)
 from brightpath.monitoring.drift import (
     PROFILE_COLUMN_KINDS,
     ColumnDrift,
@@ -29,18 +41,40 @@ from brightpath.monitoring.drift import (
     family_drift,
     profile_frame,
 )
+from brightpath.monitoring.health import AUDIT_COLUMNS, HealthConfig, HealthReport, VersionHealth, model_health
+from brightpath.monitoring.segments_report import SegmentReport, SegmentSatisfaction, segment_report
 
 __all__ = [
     "ALL_VERSIONS",
+    "AUDIT_COLUMNS",
+    "OBSERVED_METRICS",
     "PROFILE_COLUMN_KINDS",
     "SEVERITIES",
+    "TREND_COLUMNS",
     "Alert",
     "ColumnDrift",
+    "DegradationConfig",
+    "DegradationReport",
+    "DegradationTest",
     "DriftConfig",
     "DriftReport",
+    "HealthConfig",
+    "HealthReport",
+    "MonitoringReport",
+    "SegmentReport",
+    "SegmentSatisfaction",
+    "VersionHealth",
+    "detect_degradation",
     "drift_report",
     "family_drift",
     "log_alerts",
+    "model_health",
     "most_severe",
+    "observed_scores",
     "profile_frame",
+    "render_dashboard",
+    "satisfaction_trend",
+    "segment_report",
+    "windows_of",
+    "write_dashboard",
 ]
