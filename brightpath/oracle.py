@@ -8,10 +8,11 @@ few rounds of per-family local random search with shrinking steps.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from brightpath.errors import ValidationError
 from brightpath.expert import expert_params
 from brightpath.schedule import N_PARAMS, params_to_unit, summarize_params, unit_to_params
 from brightpath.simulator import Families, true_scores
@@ -25,25 +26,50 @@ class OracleResult:
     satisfaction: np.ndarray
 
 
+@dataclass
+class OracleConfig:
+    """The oracle's search budget: how hard ``oracle_search`` looks.
+
+    The defaults take about 20 s per 1,000 families on 2 cores (measured with
+    ``experiments/benchmarks/expert_oracle.py``).
+
+    Attributes:
+        n_random: shared random candidates over the whole parameter box (≥ 1); their layouts
+            are built once per grade band.
+        n_rounds: local refinement rounds (≥ 0); the step shrinks from 0.3 to ~0.04 (unit scale).
+        n_local: perturbations per family per round (≥ 1).
+        chunk: families scored at once in the global stage (≥ 1); bounds memory, never results.
+    """
+
+    n_random: int = 768
+    n_rounds: int = 4
+    n_local: int = 48
+    chunk: int = 256
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            lowest = 0 if f.name == "n_rounds" else 1
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lowest:
+                raise ValidationError(f.name, value, f"an integer ≥ {lowest}")
+
+
 def oracle_search(
     families: Families,
     rng: np.random.Generator,
-    *,
-    n_random: int = 768,
-    n_rounds: int = 4,
-    n_local: int = 48,
-    chunk: int = 256,
+    config: OracleConfig | None = None,
+    **budget: int,
 ) -> OracleResult:
     """Search each family's hidden satisfaction for near-optimal parameters.
 
     Args:
         families: the families to plan for.
         rng: randomness for the search design.
-        n_random: shared random candidates over the whole box (layouts built once per grade band).
-        n_rounds: local refinement rounds; the step shrinks from 0.3 to ~0.04 (unit scale).
-        n_local: perturbations per family per round.
-        chunk: families scored at once in the global stage (bounds memory).
+        config: the search budget; None: ``OracleConfig()``.
+        budget: ``OracleConfig`` fields to change, e.g. ``n_random=256``.
     """
+    config = replace(config or OracleConfig(), **budget)
+    n_random, n_rounds, n_local, chunk = config.n_random, config.n_rounds, config.n_local, config.chunk
     n = len(families)
     bands = np.unique(families.grade_band)
     candidates = unit_to_params(rng.uniform(-1.0, 1.0, (n_random, N_PARAMS)))
