@@ -15,6 +15,11 @@ separate, individually testable pieces:
    week: stars, Likert responses, a free-text comment, completion, adherence and
    adjustments, all noisy and with realistic non-response. Its columns are the
    feedback schema (``brightpath.feedback``), which the inference API reads too.
+4. ``live_week`` (``simulator.weekly``) — the multi-week world: one dated school week
+   lived (truth with the week's temporal effects, ``simulator.truth``) and the weekly
+   feedback (``generate_week_feedback``: adjustments that say a direction, noisy
+   comments, silent families, skipped weeks), from the family's survey habits
+   (``sample_survey_habits``).
 
 The public names of the submodules are re-exported here: ``from brightpath.simulator import X``.
 """
@@ -26,17 +31,32 @@ from brightpath.simulator.population import (
     ITEM_NOISE,
     ITEMS_PER_CATEGORY,
     N_CATEGORIES,
+    SILENT_SHARE,
     Families,
+    SurveyHabits,
     sample_families,
+    sample_survey_habits,
 )
 from brightpath.simulator.responses import generate_feedback
-from brightpath.simulator.truth import COMPONENTS, ideal_block_minutes, true_components, true_scores
+from brightpath.simulator.truth import (
+    COMPONENTS,
+    TemporalEffects,
+    component_weights,
+    ideal_block_minutes,
+    ideals,
+    temporal_effects,
+    true_components,
+    true_scores,
+)
+from brightpath.simulator.weekly import LivedWeek, WeekFeedback, generate_week_feedback, live_week
 
 SIMULATOR_VERSION = "1.0"
 """Version of the simulated population, truth and feedback, recorded in every data card."""
 
 __all__ = [
     "CATEGORY_SKIP_RATE", "COMPONENTS", "Families", "ITEMS_PER_CATEGORY", "ITEM_MISSING_RATE", "ITEM_NOISE",
-    "N_CATEGORIES", "SIMULATOR_VERSION", "generate_feedback", "ideal_block_minutes", "sample_families",
-    "true_components", "true_scores",
+    "LivedWeek", "N_CATEGORIES", "SILENT_SHARE", "SIMULATOR_VERSION", "SurveyHabits", "TemporalEffects",
+    "WeekFeedback", "component_weights", "generate_feedback", "generate_week_feedback", "ideal_block_minutes",
+    "ideals", "live_week", "sample_families", "sample_survey_habits", "temporal_effects", "true_components",
+    "true_scores",
 ]

@@ -4,6 +4,10 @@
 questionnaire categories), the child's age, hidden traits a questionnaire cannot
 see (attention, chronotype, rating leniency, survey responsiveness), and the
 noisy, partly missing questionnaire answers the family would give.
+
+``sample_survey_habits`` draws how a family answers the weekly feedback survey of the
+multi-week world (``simulator.weekly``): a documented share never answers at all. It is
+drawn separately, so ``sample_families`` and everything built on it are unchanged.
 """
 from __future__ import annotations
 
@@ -34,6 +38,11 @@ _AGE_WEIGHTS = 1.0 - 0.04 * np.arange(MAX_AGE - MIN_AGE + 1)
 ITEM_NOISE = 0.12  # sd of one Likert item around the latent score (0–1 units)
 ITEM_MISSING_RATE = 0.05
 CATEGORY_SKIP_RATE = 0.03  # a family leaves a whole section blank
+SILENT_SHARE = 0.15
+"""Share of families who never answer a weekly feedback survey (no stars, Likert or comment, ever);
+the app still records what they do (completion, adherence, adjustments)."""
+N_CHILD_PHRASES = 5
+"""How many ways a parent may name the child in a comment (``simulator.responses`` phrases)."""
 
 
 @dataclass(frozen=True)
@@ -95,3 +104,29 @@ def sample_families(n: int, rng: np.random.Generator, *, first_id: int = 0) -> F
         responsiveness=rng.beta(4.0, 2.0, n),
         answers=answers.astype(np.float32),
     )
+
+
+@dataclass(frozen=True)
+class SurveyHabits:
+    """How families answer the weekly feedback survey; hidden, fixed over a family's weeks.
+
+    Attributes:
+        silent: bool ``[n]``, the family never answers a survey (share ``SILENT_SHARE``).
+        child_phrase: int64 ``[n]``, how the parent names the child in comments
+            (0 to ``N_CHILD_PHRASES`` − 1: "my son", "my daughter", …).
+    """
+
+    silent: np.ndarray
+    child_phrase: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.silent)
+
+    def take(self, index) -> "SurveyHabits":
+        """The habits at ``index`` (an int array, possibly with repeats)."""
+        return SurveyHabits(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+
+def sample_survey_habits(n: int, rng: np.random.Generator) -> SurveyHabits:
+    """Survey habits of ``n`` families (see ``SurveyHabits``)."""
+    return SurveyHabits(silent=rng.random(n) < SILENT_SHARE, child_phrase=rng.integers(0, N_CHILD_PHRASES, n))
