@@ -16,6 +16,7 @@ from brightpath.errors import ValidationError
 from brightpath.expert import expert_params
 from brightpath.schedule import N_PARAMS, params_to_unit, summarize_params, unit_to_params
 from brightpath.simulator import Families, true_scores
+from brightpath.temporal import WeekContext
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ def oracle_search(
     families: Families,
     rng: np.random.Generator,
     config: OracleConfig | None = None,
+    *,
+    context: WeekContext | None = None,
     **budget: int,
 ) -> OracleResult:
     """Search each family's hidden satisfaction for near-optimal parameters.
@@ -67,6 +70,10 @@ def oracle_search(
         rng: randomness for the search design.
         config: the search budget; None: ``OracleConfig()``.
         budget: ``OracleConfig`` fields to change, e.g. ``n_random=256``.
+        context: the school week each family lives (``temporal.WeekContext``, aligned): the
+            search then maximises that week's satisfaction, temporal effects included (the
+            per-week oracle, ``brightpath.adaptive.weekly_oracle``). None (default): a week
+            without a date, exactly the one-shot oracle.
     """
     config = replace(config or OracleConfig(), **budget)
     n_random, n_rounds, n_local, chunk = config.n_random, config.n_rounds, config.n_local, config.chunk
@@ -75,12 +82,13 @@ def oracle_search(
     candidates = unit_to_params(rng.uniform(-1.0, 1.0, (n_random, N_PARAMS)))
     band_summaries = {int(b): summarize_params(candidates, np.full(n_random, b)) for b in bands}
     best = expert_params(families.answers, families.child_age).astype(np.float64)
-    best_score = true_scores(families, summarize_params(best, families.grade_band))["satisfaction"]
+    best_score = true_scores(families, summarize_params(best, families.grade_band), context)["satisfaction"]
     for lo in range(0, n, chunk):
         idx = np.arange(lo, min(lo + chunk, n))
         sub = families.take(np.repeat(idx, n_random))
         summaries = np.concatenate([band_summaries[int(families.grade_band[i])] for i in idx])
-        scores = true_scores(sub, summaries)["satisfaction"].reshape(len(idx), n_random)
+        sub_context = None if context is None else context.take(np.repeat(idx, n_random))
+        scores = true_scores(sub, summaries, sub_context)["satisfaction"].reshape(len(idx), n_random)
         top = scores.argmax(axis=1)
         better = scores[np.arange(len(idx)), top] > best_score[idx]
         best[idx[better]] = candidates[top[better]]
@@ -89,7 +97,9 @@ def oracle_search(
         unit = params_to_unit(best)[:, None, :] + rng.normal(0.0, step, (n, n_local, N_PARAMS))
         trial = unit_to_params(unit).reshape(n * n_local, N_PARAMS)
         rep = np.repeat(np.arange(n), n_local)
-        scores = true_scores(families.take(rep), summarize_params(trial, families.grade_band[rep]))["satisfaction"]
+        rep_context = None if context is None else context.take(rep)
+        scores = true_scores(families.take(rep), summarize_params(trial, families.grade_band[rep]),
+                             rep_context)["satisfaction"]
         scores = scores.reshape(n, n_local)
         top = scores.argmax(axis=1)
         better = scores[np.arange(n), top] > best_score
