@@ -205,17 +205,11 @@ def test_the_same_scores_in_every_window_never_alert(values, windows):
 
 
 @pytest.fixture(scope="module")
-def served_pool():
-    """8,000 families with the weeks the expert rule writes them (the champion at round 0).
-
-    Summaries are computed once per distinct (parameters, grade band): laying out a week is
-    the slow part, and many families share one.
-    """
-    families = sample_families(8000, np.random.default_rng(40))
-    params = expert_params(families.answers, families.child_age)
-    keys = np.concatenate([params, families.grade_band[:, None]], axis=1)
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    summaries = summarize_params(params[first], families.grade_band[first])[inverse.reshape(-1)]
+def served_rounds():
+    """Families for every repetition, fresh from ``sample_families`` (two windows of ``COHORT`` per
+    repetition), and the weeks the expert rule writes them (the champion at round 0)."""
+    families = sample_families(REPETITIONS * 2 * COHORT, np.random.default_rng(40))
+    summaries = summarize_params(expert_params(families.answers, families.child_age), families.grade_band)
     return families, summaries
 
 
@@ -224,17 +218,17 @@ def _observed(families, summaries, rng, window_of_row) -> pd.DataFrame:
     return scores.assign(window=window_of_row, model_version="1")
 
 
-def test_drift_and_degradation_false_alarm_rate_on_an_unchanged_population_is_at_most_5_percent(served_pool):
-    """Each repetition: two windows of 300 fresh families (drawn from the pool without
-    replacement) served by the same model, fresh feedback noise; the second window's
-    profiles are checked for drift against 2,000 training families."""
-    families, summaries = served_pool
+def test_drift_and_degradation_false_alarm_rate_on_an_unchanged_population_is_at_most_5_percent(served_rounds):
+    """Each repetition: two windows of 300 fresh families served by the same model, with fresh
+    feedback noise; the second window's profiles are checked for drift against 2,000 training
+    families."""
+    families, summaries = served_rounds
     rng = np.random.default_rng(41)
     training = sample_families(2000, rng)
     window = np.repeat([1, 2], COHORT)
     drift_alarms = degradation_alarms = alarms = 0
-    for _ in range(REPETITIONS):
-        index = rng.choice(len(families), 2 * COHORT, replace=False)
+    for r in range(REPETITIONS):
+        index = np.arange(2 * COHORT * r, 2 * COHORT * (r + 1))
         cohort = families.take(index)
         degradation = detect_degradation(_observed(cohort, summaries[index], rng, window), config=FAST)
         recent = cohort.take(np.arange(COHORT, 2 * COHORT))
@@ -249,15 +243,15 @@ def test_drift_and_degradation_false_alarm_rate_on_an_unchanged_population_is_at
     assert alarms <= FALSE_ALARM_LIMIT, f"{alarms} of {REPETITIONS} unchanged rounds raised an alert"
 
 
-def test_a_model_version_that_mixes_up_families_is_detected(served_pool):
+def test_a_model_version_that_mixes_up_families_is_detected(served_rounds):
     """The recent window's model serves a third of its families another family's week (the
     kind of bug that joins schedules to the wrong user): true satisfaction falls ~0.07."""
-    families, summaries = served_pool
+    families, summaries = served_rounds
     rng = np.random.default_rng(42)
     window = np.repeat([1, 2], COHORT)
     repetitions, detected = 60, 0
-    for _ in range(repetitions):
-        index = rng.choice(len(families), 2 * COHORT, replace=False)
+    for r in range(repetitions):
+        index = np.arange(2 * COHORT * r, 2 * COHORT * (r + 1))
         served = summaries[index].copy()
         mixed = COHORT + rng.choice(COHORT, COHORT // 3, replace=False)
         served[mixed] = served[rng.permutation(mixed)]
