@@ -286,3 +286,13 @@ def test_timestamps_must_be_timezone_aware(store):
         datetime.timedelta(hours=1)))}
     store.add_served_schedule(aware)
     assert store.get_served_schedule(aware["id"])["created_at"] == datetime.datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def test_on_sqlite_a_reader_never_waits_for_a_writer(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'readers.db'}")
+    job = store.create_job("data", {})
+    with store.engine.begin() as writer:  # holds the write lock until the block ends
+        writer.exec_driver_sql("UPDATE training_jobs SET message = 'uncommitted'")
+        assert store.get_job(job["id"])["message"] == "queued"  # the last committed state, at once
+    assert store.get_job(job["id"])["message"] == "uncommitted"
+    store.close()

@@ -5,10 +5,11 @@ without ``BRIGHTPATH_HOME``), in WAL mode so readers never wait for the writer;
 ``BRIGHTPATH_DATABASE_URL`` selects another, e.g.
 ``postgresql+psycopg://user:password@host:5432/brightpath``.
 
-SQLite transactions start with ``BEGIN IMMEDIATE``: a transaction that reads and then writes
-holds the write lock from its start, so two processes (the service and the worker) never fail
-with "database is locked" while upgrading a read lock; waiting writers retry for
-``SQLITE_BUSY_TIMEOUT_S``. Migrations live in ``brightpath/store/migrations`` and run under a
+SQLite transactions that may write start with ``BEGIN IMMEDIATE``: a transaction that reads and
+then writes holds the write lock from its start, so two processes (the service and the worker)
+never fail with "database is locked" while upgrading a read lock; waiting writers retry for
+``SQLITE_BUSY_TIMEOUT_S``. Connections marked read-only (``READ_ONLY_OPTION``) begin deferred and
+never wait for the writer (WAL). Migrations live in ``brightpath/store/migrations`` and run under a
 lock (that write lock on SQLite, an advisory lock on PostgreSQL), so processes that start
 together migrate once.
 """
@@ -25,6 +26,9 @@ DATABASE_URL_ENV = "BRIGHTPATH_DATABASE_URL"
 DEFAULT_DATABASE_FILE = "brightpath.db"
 SQLITE_BUSY_TIMEOUT_S = 30.0
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+READ_ONLY_OPTION = "brightpath_read_only"
+"""Execution option of connections that only read: on SQLite they begin a deferred transaction,
+which takes no write lock (``Store.reading()``)."""
 _MIGRATION_LOCK_KEY = 0x42505354  # "BPST": the PostgreSQL advisory lock held while migrating
 
 
@@ -60,7 +64,8 @@ def create_engine(url: str | None = None, **kwargs) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        deferred = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
     return engine
 

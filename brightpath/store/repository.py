@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from brightpath.errors import ValidationError
 from brightpath.feedback import FEEDBACK_COLUMNS, parse_feedback
 from brightpath.schedule import PARAM_NAMES
-from brightpath.store.engine import create_engine, upgrade
+from brightpath.store.engine import READ_ONLY_OPTION, create_engine, upgrade
 from brightpath.store.models import (
     FINAL_JOB_STATES,
     AuditLog,
@@ -186,9 +186,21 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    def reading(self):
+        """A connection for reads only (on SQLite: no write lock, never waits for a writer)."""
+        return self.engine.connect().execution_options(**{READ_ONLY_OPTION: True})
+
+    def list_jobs(self, state: str | None = None) -> list[dict[str, Any]]:
+        """Training jobs, newest first; only those in ``state`` when given."""
+        query = select(TrainingJob).order_by(TrainingJob.created_at.desc())
+        if state is not None:
+            query = query.where(TrainingJob.state == state)
+        with self.reading() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
+
     def ping(self) -> None:
         """Raise if the database cannot be reached."""
-        with self.engine.connect() as connection:
+        with self.reading() as connection:
             connection.exec_driver_sql("SELECT 1")
 
     # --- served schedules ----------------------------------------------------------------------
@@ -201,14 +213,14 @@ class Store:
                 connection.execute(insert(AuditLog), [_audit_row(audit)])
 
     def get_served_schedule(self, schedule_id: str) -> dict[str, Any] | None:
-        with self.engine.connect() as connection:
+        with self.reading() as connection:
             row = connection.execute(select(ServedSchedule).where(ServedSchedule.id == schedule_id)).mappings().first()
         return None if row is None else dict(row)
 
     def count(self, table: str) -> int:
         """Rows in ``table`` (``served_schedules``, ``feedback``, ``training_jobs``, ``audit_log``)."""
         model = {m.__tablename__: m for m in (ServedSchedule, Feedback, TrainingJob, AuditLog)}[table]
-        with self.engine.connect() as connection:
+        with self.reading() as connection:
             return int(connection.execute(select(func.count()).select_from(model)).scalar_one())
 
     # --- feedback --------------------------------------------------------------------------------
@@ -292,7 +304,7 @@ class Store:
         if since is not None:
             query = query.where(Feedback.received_at >= since)
         query = query.order_by(Feedback.received_at, Feedback.id)
-        with self.engine.connect() as connection:
+        with self.reading() as connection:
             rows = [dict(row) for row in connection.execute(query).mappings()]
         for row in rows:
             row["feedback_id"] = row.pop("id")
@@ -311,7 +323,7 @@ class Store:
                  .where(ServedSchedule.family_key == str(family_key))
                  .order_by(ServedSchedule.week_start.is_(None), ServedSchedule.week_start,
                            ServedSchedule.created_at, ServedSchedule.id))
-        with self.engine.connect() as connection:
+        with self.reading() as connection:
             rows = [dict(row) for row in connection.execute(query).mappings()]
         return _flatten(rows, ["schedule_id", "feedback_id", "received_at", *FEEDBACK_COLUMNS], include_schedule)
 
@@ -326,7 +338,7 @@ class Store:
         return self.get_job(row["id"])
 
     def get_job(self, job_id: str) -> dict[str, Any] | None:
-        with self.engine.connect() as connection:
+        with self.reading() as connection:
             row = connection.execute(select(TrainingJob).where(TrainingJob.id == job_id)).mappings().first()
         return None if row is None else dict(row)
 
@@ -389,6 +401,15 @@ class Store:
                 TrainingJob.id == job_id, TrainingJob.state == "running", TrainingJob.worker == worker).values(**values))
         return result.rowcount == 1
 
+    def fail_job(self, job_id: str, reason: str) -> bool:
+        """Mark a job that has not finished as ``failed`` with ``reason`` (e.g. it could not be queued)."""
+        now = utc_now()
+        with self.engine.begin() as connection:
+            result = connection.execute(update(TrainingJob).where(
+                TrainingJob.id == job_id, TrainingJob.state.not_in(FINAL_JOB_STATES)).values(
+                state="failed", error=reason, message=reason, finished_at=now))
+        return result.rowcount == 1
+
     def reap_stale_jobs(self, *, stale_after_s: float, max_attempts: int) -> tuple[list[str], list[str]]:
         """Running jobs whose heartbeat stopped (the whole worker died): re-queue them, or fail them
         when they used ``max_attempts``. Returns ``(re-queued ids, failed ids)``; the caller sends the
@@ -427,7 +448,7 @@ class Store:
         query = select(AuditLog).order_by(AuditLog.id)
         if endpoint is not None:
             query = query.where(AuditLog.endpoint == endpoint)
-        with self.engine.connect() as connection:
+        with self.reading() as connection:
             rows = [dict(row) for row in connection.execute(query).mappings()]
         return pd.DataFrame(rows, columns=[column.name for column in AuditLog.__table__.columns])
 

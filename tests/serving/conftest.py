@@ -42,3 +42,12 @@ def model_root(tmp_path, reward_model_files) -> Path:
     registry.publish(root, "generator", tiny_generator(-0.5, "gen-v1"))
     registry.publish(root, "reward", copy_of(reward_model_files))
     return root
+
+
+@pytest.fixture(scope="session")
+def shared_model_root(tmp_path_factory, reward_model_files) -> Path:
+    """Like ``model_root``, shared by the tests that never change it."""
+    root = tmp_path_factory.mktemp("shared-models") / "models"
+    registry.publish(root, "generator", tiny_generator(-0.5, "gen-v1"))
+    registry.publish(root, "reward", copy_of(reward_model_files))
+    return root

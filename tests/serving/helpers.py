@@ -9,16 +9,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from serving.schemas import SEED_PREFERENCES
 
-SEED_PREFERENCES = {
-    "q1": 4, "q2": 2, "q3": 5, "q4": 1, "q5": 3,
-    "q6": 3, "q7": 4, "q8": 2, "q9": 5, "q10": 3,
-    "q11": 5, "q12": 2, "q13": 3, "q14": 4, "q15": 1,
-    "q16": 2, "q17": 5, "q18": 3, "q19": 4, "q20": 2,
-    "q21": 4, "q22": 3, "q23": 5, "q24": 2, "q25": 4,
-}
-"""The answers of the seed plan's unit and integration tests."""
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SEED_FAMILY = {"preferences": SEED_PREFERENCES, "child_age": 8}
+"""The seed plan's answers with the age of its unit test."""
+__all__ = ["REPO_ROOT", "SEED_FAMILY", "SEED_PREFERENCES", "copy_of", "tiny_generator"]
 
 
 def tiny_generator(bias: float, version: str):

@@ -1,0 +1,1 @@
+"""The HTTP routes: ``schedules`` (generate, evaluate, feedback), ``jobs`` (training), ``health`` (probes, models)."""
