@@ -25,7 +25,9 @@ from brightpath.monitoring import (
     model_health,
     observed_scores,
     render_dashboard,
+    satisfaction_trend,
     segment_report,
+    windows_of,
     write_dashboard,
 )
 from brightpath.monitoring.alerts import Alert
@@ -151,6 +153,19 @@ def test_an_empty_report_renders_every_section_with_a_note():
     assert "<img" not in page
     for note in ("No alerts.", "No satisfaction history yet.", "Drift was not checked.", "No audit log."):
         assert note in page
+
+
+def test_daily_windows_plot_as_dates():
+    rng = np.random.default_rng(71)
+    times = pd.date_range("2025-06-01", periods=300, freq="h", tz="UTC")
+    scores = pd.DataFrame({"time": times, "model_version": "3", "stars": rng.uniform(0.4, 0.9, 300)})
+    scores["day"] = windows_of(scores["time"], "D")
+    history = satisfaction_trend(scores, ("stars",), window_column="day")
+    page = render_dashboard(MonitoringReport(history=history, window_label="day"))
+    assert page.count('<img alt="observed satisfaction over time per model version"') == 1
+    assert json.loads(json.dumps(MonitoringReport(history=history).to_dict()))["history"][0]["window"].startswith(
+        "2025-06-01"
+    )
 
 
 def test_bad_input_names_the_argument():
