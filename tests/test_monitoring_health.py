@@ -136,3 +136,13 @@ def test_bad_ceilings_are_rejected():
     with pytest.raises(ValidationError) as info:
         HealthConfig(max_error_rate=2.0)
     assert info.value.field == "health.max_error_rate"
+
+
+def test_an_empty_log_with_the_stores_extra_columns_reports_nothing_measured():
+    columns = ["id", "request_id", *AUDIT_COLUMNS, "input_hash"]  # brightpath.store's audit_frame()
+    report = model_health(pd.DataFrame([], columns=columns))
+    (overall,) = report.versions
+    assert overall.model_version == "all" and overall.n_requests == 0
+    assert np.isnan(overall.fallback_rate) and np.isnan(overall.latency_p95_ms) and overall.last_time is None
+    assert report.alerts() == []
+    json.dumps(report.to_dict())
