@@ -20,8 +20,7 @@ import numpy as np
 from brightpath.expert import expert_params
 from brightpath.features import N_PROFILE_FEATURES, PROFILE_FEATURES, profile_features
 from brightpath.schedule import (
-    BLOCK_TYPES,
-    DAY_NAMES,
+    LAYOUT_COLUMNS,
     N_PARAMS,
     PARAM_NAMES,
     LayoutBatch,
@@ -31,12 +30,15 @@ from brightpath.schedule import (
     unit_to_params,
 )
 from brightpath.simulator import Families, sample_families, true_scores
+from envs.rendering import render_week, timetable_image
 
 RewardSource = Literal["model", "oracle"]
 REWARD_SOURCES: tuple[str, ...] = ("model", "oracle")
 HEADS: tuple[str, ...] = ("satisfaction", "engagement", "effectiveness")
 """The reward model's (and the simulator's) three scores, each in [0, 1]."""
 DEFAULT_REWARD_WEIGHTS: Mapping[str, float] = {"satisfaction": 1.0, "engagement": 0.0, "effectiveness": 0.0}
+EMPTY_LAYOUT = np.zeros((0, len(LAYOUT_COLUMNS)), dtype=np.int32)
+"""A week without blocks: what ``render`` draws before the first step."""
 
 OBSERVATION_NAMES: tuple[str, ...] = PROFILE_FEATURES + tuple(f"reference_{name}" for name in PARAM_NAMES)
 OBS_DIM = len(OBSERVATION_NAMES)
@@ -237,7 +239,8 @@ class ScheduleEnv(gym.Env):
     * ``reward_source``: ``"model"`` (default) or ``"oracle"``.
     * ``families``: a ``simulator.Families`` set to draw from; ``None`` = the population.
     * ``reward_weights``: head weights, e.g. ``{"satisfaction": 1, "engagement": 0.5}``.
-    * ``render_mode``: ``None`` or ``"ansi"`` (the last week as text).
+    * ``render_mode``: ``None``, ``"ansi"`` (the last week as text) or ``"rgb_array"`` (the last
+      week as a timetable image, ``uint8 [H, W, 3]``; ``envs.rendering.timetable_image``).
 
     ## Example
 
@@ -249,7 +252,7 @@ class ScheduleEnv(gym.Env):
     (True, True, True)
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 1}
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 1}
 
     def __init__(
         self,
@@ -300,8 +303,12 @@ class ScheduleEnv(gym.Env):
         self._family = None  # the episode is over; the next step needs a reset
         return self._obs.copy(), float(scores.reward[0]), True, False, info
 
-    def render(self) -> str | None:
-        """``"ansi"``: the last scored week as text (one line per day); ``None`` without a render mode."""
+    def render(self) -> str | np.ndarray | None:
+        """The last scored week: ``"ansi"`` as text (one line per day), ``"rgb_array"`` as a timetable
+        image ``uint8 [H, W, 3]`` (``envs.rendering``; an empty timetable before the first step);
+        ``None`` without a render mode."""
+        if self.render_mode == "rgb_array":
+            return timetable_image(self._last.layouts[0] if self._last is not None else EMPTY_LAYOUT)
         if self.render_mode != "ansi":
             return None
         if self._last is None:
@@ -314,19 +321,3 @@ def draw_families(families: Families | None, n: int, rng: np.random.Generator) -
     if families is None:
         return sample_families(n, rng)
     return families.take(rng.integers(0, len(families), size=n))
-
-
-def render_week(layout: np.ndarray, params: np.ndarray) -> str:
-    """A week as text: the parameters, then one line per day of ``HH:MM type/subject (minutes)``."""
-    from brightpath.child import SUBJECTS
-
-    head = ", ".join(f"{name}={value:g}" for name, value in zip(PARAM_NAMES, params))
-    lines = [head]
-    for day, name in enumerate(DAY_NAMES):
-        blocks = [
-            f"{start // 60:02d}:{start % 60:02d} {SUBJECTS[subject - 1] if subject else BLOCK_TYPES[kind]}({duration})"
-            for d, kind, subject, start, duration in layout.tolist()
-            if d == day
-        ]
-        lines.append(f"{name:<9} " + " ".join(blocks))
-    return "\n".join(lines)
