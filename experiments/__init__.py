@@ -2,6 +2,10 @@
 
 ``python -m experiments.train +exp=<name>`` is the one command line; ``experiments.tasks``
 holds what each experiment does and ``experiments.tracking`` how it is recorded.
+
+Importing this package (every ``python -m experiments.…`` does, first) prepares the process:
+Keras 2 for TF-Agents, headless plots, and no third-party console noise
+(``brightpath.console.quiet_third_party``), all before TensorFlow can load.
 """
 import os
 
@@ -10,3 +14,7 @@ import os
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 # Runs are headless: figures are written to files and logged, never shown.
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+from brightpath.console import quiet_third_party  # noqa: E402  (after the environment above)
+
+quiet_third_party()
