@@ -192,7 +192,7 @@ _PY_WARNING = re.compile(r"^(?P<path>\S.*?\.py):\d+: (?P<category>\w*Warning): "
 _HYDRA_LOG = re.compile(r"^\[[^\]]+\]\[(?P<logger>[^\]]+)\]\[(?P<level>[A-Z]+)\] - ")
 _MLFLOW_LOG = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (?P<level>[A-Z]+) (?P<logger>[\w.]+): ")
 _PLAIN_LOG = re.compile(r"^(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?P<logger>[\w.]+):")
-_NATIVE_LOG = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ [\w.]+:\d+\] |^WARNING: All log messages before absl")
+_NATIVE_LOG = re.compile(r"^[IWEF]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] |^WARNING: All log messages before absl")
 _NOTICES = re.compile(r"^(Gym has been unmaintained|Please upgrade to Gymnasium|See the migration guide at "
                       r"https://gymnasium|To enable the following instructions: )")
 
