@@ -1,14 +1,19 @@
-"""Throwaway local services for tests, CI and development: Redis, PostgreSQL and an MLflow tracking server.
+"""Local services for tests, CI and development: Redis, PostgreSQL and an MLflow tracking server.
 
     python -m scripts.services start redis postgres mlflow --state-dir .services   # prints `export NAME=value`
+    python -m scripts.services start mlflow --mlflow-port 5000                     # the team's MLflow server
     python -m scripts.services stop --state-dir .services
 
-Each service listens on 127.0.0.1 at a free port, keeps its data, log and pid file under
-``<state-dir>/<service>/`` and is stopped by its own pid (the process group it leads), never
-by name. ``start`` returns (and the CLI prints) the environment variables that point clients
-at it; ``ENV_VARS`` lists them. ``.ci/run`` starts every service before the test suite and
-stops them afterwards; ``tests/conftest.py`` starts the ones a test needs when the variables
+Each service listens at a free port (or the one asked for), keeps its data, log and pid file
+under ``<state-dir>/<service>/`` and is stopped by its own pid (the process group it leads),
+never by name. ``start`` returns (and the CLI prints) the environment variables that point
+clients at it; ``ENV_VARS`` lists them. ``.ci/run`` starts every service before the test suite
+and stops them afterwards; ``tests/conftest.py`` starts the ones a test needs when the variables
 are not set, through the same functions.
+
+PostgreSQL's cluster (with the MLflow backend store) and the MLflow server's artifacts survive
+``stop``: a later ``start`` with the same state dir serves the same runs (delete the directory
+to start afresh). Redis keeps nothing.
 
 PostgreSQL's server binaries refuse to run as root, so as root the cluster is created and
 run as the ``postgres`` user in a directory it owns (``su postgres -s /bin/bash -c ...``).
@@ -23,8 +28,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ENV_VARS: dict[str, str] = {
     "redis": "BRIGHTPATH_TEST_REDIS_URL",
@@ -79,9 +84,9 @@ def _listening(port: int) -> bool:
 
 def _spawn(command: list[str], log: Path, **kwargs) -> subprocess.Popen:
     """Start ``command`` as the leader of a new process group, output to ``log``."""
-    handle = open(log, "ab")
-    return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, **kwargs)
+    with open(log, "ab") as handle:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, **kwargs)
 
 
 def _is_root() -> bool:
@@ -113,7 +118,11 @@ def start_redis(directory: Path) -> dict[str, object]:
 # --- PostgreSQL --------------------------------------------------------------------------------
 
 def start_postgres(directory: Path) -> dict[str, object]:
-    """A new PostgreSQL cluster (``initdb``) on a free port with databases ``PG_DATABASES``, trust auth on loopback."""
+    """PostgreSQL on a free port with databases ``PG_DATABASES``, trust auth on loopback.
+
+    The cluster is created (``initdb``) in ``<directory>/data`` unless one is there already,
+    which is then started as it is.
+    """
     for tool in ("initdb", "pg_ctl", "postgres"):
         if not (PG_BIN / tool).exists():
             raise ServiceError(f"postgres: {PG_BIN / tool} not found (set BRIGHTPATH_PG_BIN to the server binaries)")
@@ -128,19 +137,22 @@ def start_postgres(directory: Path) -> dict[str, object]:
             if parent == Path("/"):
                 break
             parent.chmod(parent.stat().st_mode | 0o011)  # o+x / g+x: traverse only
-    init = subprocess.run(_as_postgres(
-        f"{PG_BIN}/initdb -D {data} -U {PG_USER} --auth=trust --encoding=UTF8 --no-instructions >> {log} 2>&1"))
-    if init.returncode != 0:
-        raise ServiceError(f"postgres: initdb failed; see {log}:\n{_tail(log)}")
+    if not (data / "PG_VERSION").exists():
+        init = subprocess.run(_as_postgres(f"{PG_BIN}/initdb -D {data} -U {PG_USER} --auth=trust --encoding=UTF8 "
+                                           f"--no-instructions >> {log} 2>&1"), check=False)
+        if init.returncode != 0:
+            raise ServiceError(f"postgres: initdb failed; see {log}:\n{_tail(log)}")
     options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={sockets} -c fsync=off " \
               f"-c max_connections=200"
-    command = _as_postgres(f"exec {PG_BIN}/postgres -D {data} {options} >> {log} 2>&1")
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
+    # su's own messages ("Session terminated, killing shell...") go to the log, not the terminal.
+    process = _spawn(_as_postgres(f"exec {PG_BIN}/postgres -D {data} {options} >> {log} 2>&1"), log)
     _wait(lambda: _listening(port), "postgres", log, process)
     for database in PG_DATABASES:
-        created = subprocess.run(_as_postgres(
-            f"{PG_BIN}/createdb -h 127.0.0.1 -p {port} -U {PG_USER} {database} >> {log} 2>&1"))
-        if created.returncode != 0:
+        created = subprocess.run(_as_postgres(f"{PG_BIN}/createdb -h 127.0.0.1 -p {port} -U {PG_USER} {database}"),
+                                 check=False, capture_output=True, text=True)
+        if created.returncode != 0 and "already exists" not in created.stderr:
+            with open(log, "a") as handle:
+                handle.write(created.stdout + created.stderr)
             raise ServiceError(f"postgres: createdb {database} failed; see {log}:\n{_tail(log)}")
     server_pid = int((data / "postmaster.pid").read_text().split()[0])
     base = f"postgresql+psycopg://{PG_USER}@127.0.0.1:{port}"
@@ -150,19 +162,32 @@ def start_postgres(directory: Path) -> dict[str, object]:
 
 # --- MLflow tracking server ----------------------------------------------------------------------
 
-def start_mlflow(directory: Path, backend_store_uri: str) -> dict[str, object]:
-    """``mlflow server`` on a free port: runs in ``backend_store_uri`` (after ``mlflow db upgrade``),
-    artifacts proxied by the server (``--serve-artifacts``) into ``<directory>/artifacts``."""
+def start_mlflow(
+    directory: Path, backend_store_uri: str, *, port: int | None = None, host: str = "127.0.0.1"
+) -> dict[str, object]:
+    """``mlflow server``: runs in ``backend_store_uri`` (after ``mlflow db upgrade``, so its schema is
+    current before any writer connects), artifacts proxied by the server (``--serve-artifacts``)
+    into ``<directory>/artifacts``.
+
+    Args:
+        port: TCP port; None picks a free one.
+        host: interface to listen on; ``0.0.0.0`` lets Ray workers on other machines reach it
+            (MLflow then accepts requests addressed to localhost or a private IP).
+    """
+    if port is None:
+        port = free_port()
+    elif _listening(port):
+        raise ServiceError(f"mlflow: port {port} is already in use")
     mlflow = Path(sys.executable).with_name("mlflow")
     log = directory / "mlflow.log"
-    upgrade = subprocess.run([str(mlflow), "db", "upgrade", backend_store_uri], capture_output=True, text=True)
+    upgrade = subprocess.run([str(mlflow), "db", "upgrade", backend_store_uri], check=False,
+                             capture_output=True, text=True)
     if upgrade.returncode != 0:
         log.write_text(upgrade.stdout + upgrade.stderr)
         raise ServiceError(f"mlflow: `mlflow db upgrade` failed; see {log}:\n{_tail(log)}")
-    port = free_port()
     process = _spawn([str(mlflow), "server", "--backend-store-uri", backend_store_uri,
                       "--artifacts-destination", str(directory / "artifacts"), "--serve-artifacts",
-                      "--host", "127.0.0.1", "--port", str(port), "--workers", "2"], log,
+                      "--host", host, "--port", str(port), "--workers", "2"], log,
                      env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
     url = f"http://127.0.0.1:{port}"
 
@@ -181,11 +206,19 @@ def start_mlflow(directory: Path, backend_store_uri: str) -> dict[str, object]:
 
 # --- lifecycle ---------------------------------------------------------------------------------
 
-def start(names: list[str] | tuple[str, ...], state_dir: Path) -> dict[str, str]:
+def start(
+    names: list[str] | tuple[str, ...],
+    state_dir: Path,
+    *,
+    mlflow_port: int | None = None,
+    mlflow_host: str = "127.0.0.1",
+) -> dict[str, str]:
     """Start the named services (in ``SERVICES`` order, PostgreSQL before MLflow); return their env vars.
 
-    Already running services (per ``<state_dir>/state.json``) are kept. On failure, what this
-    call started is stopped again and ``ServiceError`` says why.
+    Already running services (per ``<state_dir>/state.json``) are kept; a stopped PostgreSQL
+    cluster and MLflow artifacts under ``state_dir`` are reused. ``mlflow_port``/``mlflow_host``:
+    see ``start_mlflow``. On failure, what this call started is stopped again and
+    ``ServiceError`` says why.
     """
     unknown = sorted(set(names) - set(SERVICES))
     if unknown:
@@ -200,15 +233,16 @@ def start(names: list[str] | tuple[str, ...], state_dir: Path) -> dict[str, str]
             if name in state and _alive(int(state[name]["pid"])):
                 continue
             directory = state_dir / name
-            if directory.exists():
+            if name == "redis" and directory.exists():
                 shutil.rmtree(directory)
-            directory.mkdir(parents=True)
+            directory.mkdir(parents=True, exist_ok=True)
             if name == "redis":
                 state[name] = start_redis(directory)
             elif name == "postgres":
                 state[name] = start_postgres(directory)
             else:
-                state[name] = start_mlflow(directory, str(state["postgres"]["mlflow_url"]))
+                state[name] = start_mlflow(directory, str(state["postgres"]["mlflow_url"]),
+                                           port=mlflow_port, host=mlflow_host)
             started.append(name)
             _write_state(state_dir, state)
     except BaseException:
