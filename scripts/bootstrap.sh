@@ -24,7 +24,14 @@ echo "bootstrap: installing the locked environment into $VENV (first run takes a
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
 # The lock already holds the overrides (requirements/overrides.txt), so sync needs no resolver.
-"$VENV/bin/uv" pip sync --quiet --python "$VENV/bin/python" --require-hashes requirements/lock.txt
+# --compile-bytecode: processes load cached bytecode from the start, also where PYTHONDONTWRITEBYTECODE
+# is set (as on CI machines), instead of compiling TensorFlow's and MLflow's modules on every start.
+"$VENV/bin/uv" pip sync --quiet --compile-bytecode --python "$VENV/bin/python" --require-hashes requirements/lock.txt
 "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --no-deps -e .
+# TF-Agents 0.19 compares with literals (`x is ()`), which Python 3.11 reports as a SyntaxWarning each
+# time it compiles those files; compile them once here, with that warning off, so runs load the cached
+# bytecode quietly (brightpath.console filters the same warning where bytecode cannot be written).
+site_packages="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+"$VENV/bin/python" -W ignore::SyntaxWarning -m compileall -q -j 0 "$site_packages/tf_agents" >/dev/null
 echo "$want" > "$STAMP"
 echo "bootstrap: ready ($VENV)" >&2
