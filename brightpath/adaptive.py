@@ -23,8 +23,9 @@ Baselines that use the same feedback as any learned policy:
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -33,9 +34,26 @@ from brightpath.expert import expert_params
 from brightpath.feedback import ADJUSTMENT_KINDS, LIKERT_MAX, LIKERT_MIN
 from brightpath.generators import Generator
 from brightpath.oracle import OracleConfig, oracle_search
-from brightpath.schedule import N_PARAMS, PARAM_NAMES, clip_params, params_to_unit, unit_to_params
-from brightpath.simulator import Families, WeekFeedback, live_week, sample_survey_habits
-from brightpath.temporal import WeekContext, following_school_weeks, week_context
+from brightpath.schedule import (
+    N_PARAMS,
+    PARAM_NAMES,
+    clip_params,
+    params_to_unit,
+    unit_to_params,
+)
+from brightpath.simulator import (
+    Families,
+    WeekFeedback,
+    live_week,
+    sample_families,
+    sample_survey_habits,
+)
+from brightpath.temporal import (
+    WeekContext,
+    draw_start_weeks,
+    following_school_weeks,
+    week_context,
+)
 
 
 @runtime_checkable
@@ -125,8 +143,8 @@ def run_weekly_policy(
                                   f"finite parameters of shape [{n}, {N_PARAMS}]")
         lived = live_week(families, habits, context, params, week, world_rng)
         policy.observe(week, lived.params, lived.feedback)
-        for name in scores:
-            scores[name][:, week] = lived.true[name]
+        for name, values in scores.items():
+            values[:, week] = lived.true[name]
         served[:, week] = lived.params
         feedback.append(lived.feedback)
     return WeeklyRun(params=served, feedback=feedback, dates=dates, **scores)
@@ -140,6 +158,25 @@ def evaluate_weekly_policy(
     The hidden truth: for evaluation only, never for a policy's decisions.
     """
     return run_weekly_policy(policy, families, start_dates, weeks, seed).satisfaction
+
+
+COHORT_FIRST_ID = 10_000_000
+"""Family ids of evaluation cohorts start here, apart from the ids of families drawn for training."""
+
+
+def evaluation_cohort(
+    n: int = 1000, weeks: int = 8, seed: int = 0, school_year: int = 2025
+) -> tuple[Families, np.ndarray]:
+    """Held-out families and their start Mondays for weekly evaluations, ``(families, start_dates)``.
+
+    The same ``(n, weeks, seed, school_year)`` gives the same cohort in every run and for every
+    policy (drawn from ``SeedSequence((2025, seed))``, never from a training stream; the
+    baselines' settings were chosen on other families). Start dates are uniform among the
+    school weeks that leave ``weeks`` school weeks before the summer.
+    """
+    families_seed, dates_seed = np.random.SeedSequence((2025, int(seed))).spawn(2)
+    families = sample_families(n, np.random.default_rng(families_seed), first_id=COHORT_FIRST_ID)
+    return families, draw_start_weeks(n, weeks, np.random.default_rng(dates_seed), school_year)
 
 
 @dataclass(frozen=True)
@@ -388,6 +425,17 @@ class FamilyBayesOpt:
 
 
 __all__ = [
-    "ADJUSTMENT_STEPS", "AdjustmentFollower", "FamilyBayesOpt", "RepeatedGenerator", "WeeklyOracle", "WeeklyPolicy",
-    "WeeklyRun", "evaluate_weekly_policy", "explicit_rating", "run_weekly_policy", "weekly_oracle",
+    "ADJUSTMENT_STEPS",
+    "COHORT_FIRST_ID",
+    "AdjustmentFollower",
+    "FamilyBayesOpt",
+    "RepeatedGenerator",
+    "WeeklyOracle",
+    "WeeklyPolicy",
+    "WeeklyRun",
+    "evaluate_weekly_policy",
+    "evaluation_cohort",
+    "explicit_rating",
+    "run_weekly_policy",
+    "weekly_oracle",
 ]

@@ -300,7 +300,7 @@ class WeekContext:
     def __len__(self) -> int:
         return len(self.monday)
 
-    def take(self, index) -> "WeekContext":
+    def take(self, index) -> WeekContext:
         """The weeks at ``index`` (an int array, possibly with repeats)."""
         return WeekContext(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 

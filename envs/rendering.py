@@ -9,7 +9,7 @@ lived so far).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -64,7 +64,7 @@ def render_week(layout: np.ndarray, params: np.ndarray) -> str:
 
 
 def _y(minute: float) -> int:
-    return MARGIN + int(round((minute - DAY_START_MINUTE) * PIXELS_PER_HOUR / 60.0))
+    return MARGIN + round((minute - DAY_START_MINUTE) * PIXELS_PER_HOUR / 60.0)
 
 
 def timetable_image(layout: np.ndarray, bars: Sequence[float] | None = None) -> np.ndarray:
@@ -110,7 +110,7 @@ def timetable_image(layout: np.ndarray, bars: Sequence[float] | None = None) -> 
                 if np.isnan(value):
                     continue
                 x0, x1 = int(left + i * width) + 2, int(left + (i + 1) * width) - 2
-                image[bottom - int(round(value * (bottom - top))):bottom, x0:max(x1, x0 + 1)] = BAR_COLOUR
+                image[bottom - round(value * (bottom - top)):bottom, x0:max(x1, x0 + 1)] = BAR_COLOUR
     return image
 
 

@@ -14,7 +14,8 @@ ignores its actions (reward 0, not terminated).
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import gymnasium as gym
 import numpy as np

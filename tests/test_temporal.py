@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 
 import numpy as np
 import pytest
@@ -136,7 +137,7 @@ def test_season_features_have_unit_norm_and_match_the_month(date):
 
 # --- the school-year calendar ------------------------------------------------------------------
 
-from brightpath.temporal import (  # noqa: E402  (the calendar's names, kept beside its tests)
+from brightpath.temporal import (
     N_WEEK_FEATURES,
     SCHOOL_WEEKS_PER_YEAR,
     WEEK_FEATURE_HIGH,
@@ -157,11 +158,11 @@ def test_every_school_year_has_36_weeks_of_mondays_from_late_august_to_late_may(
     assert len(weeks) == SCHOOL_WEEKS_PER_YEAR == 36
     days = [w.astype(datetime.date) for w in weeks]
     assert all(d.weekday() == 0 for d in days)
-    assert all(b > a for a, b in zip(days, days[1:]))
+    assert all(b > a for a, b in itertools.pairwise(days))
     assert days[0] == min(d for d in (datetime.date(year, 8, 25) + datetime.timedelta(i) for i in range(7))
                           if d.weekday() == 0)
     assert days[-1].month == 5 and days[-1].year == year + 1
-    gaps = sorted((b - a).days for a, b in zip(days, days[1:]) if (b - a).days > 7)
+    gaps = sorted((b - a).days for a, b in itertools.pairwise(days) if (b - a).days > 7)
     assert gaps == [14, 14, 21]  # Thanksgiving and spring: one week off; winter: two
 
 

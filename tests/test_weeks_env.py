@@ -64,7 +64,7 @@ def _episode(seed, weeks=4, **kwargs):
     out = [obs, info["start_date"]]
     action = np.linspace(-0.8, 0.8, N_PARAMS).astype(np.float32)
     for _ in range(weeks):
-        obs, reward, terminated, truncated, step_info = env.step(action)
+        obs, reward, _, _, step_info = env.step(action)
         out += [obs, reward, step_info["true_satisfaction"]]
     return out
 

@@ -23,7 +23,12 @@ from brightpath.history import (
 )
 from brightpath.oracle import oracle_search
 from brightpath.reward.targets import sentiment_scores
-from brightpath.schedule import N_PARAMS, params_to_unit, summarize_params, unit_to_params
+from brightpath.schedule import (
+    N_PARAMS,
+    params_to_unit,
+    summarize_params,
+    unit_to_params,
+)
 from brightpath.simulator import (
     COMPONENTS,
     SILENT_SHARE,
@@ -35,8 +40,8 @@ from brightpath.simulator import (
     temporal_effects,
     true_components,
     true_scores,
+    weekly,
 )
-from brightpath.simulator import weekly
 from brightpath.temporal import morning_darkness, week_context, week_features
 
 

@@ -48,15 +48,39 @@ from brightpath.simulator.truth import (
     true_components,
     true_scores,
 )
-from brightpath.simulator.weekly import LivedWeek, WeekFeedback, generate_week_feedback, live_week
+from brightpath.simulator.weekly import (
+    LivedWeek,
+    WeekFeedback,
+    generate_week_feedback,
+    live_week,
+)
 
 SIMULATOR_VERSION = "1.0"
 """Version of the simulated population, truth and feedback, recorded in every data card."""
 
 __all__ = [
-    "CATEGORY_SKIP_RATE", "COMPONENTS", "Families", "ITEMS_PER_CATEGORY", "ITEM_MISSING_RATE", "ITEM_NOISE",
-    "LivedWeek", "N_CATEGORIES", "SILENT_SHARE", "SIMULATOR_VERSION", "SurveyHabits", "TemporalEffects",
-    "WeekFeedback", "component_weights", "generate_feedback", "generate_week_feedback", "ideal_block_minutes",
-    "ideals", "live_week", "sample_families", "sample_survey_habits", "temporal_effects", "true_components",
+    "CATEGORY_SKIP_RATE",
+    "COMPONENTS",
+    "ITEMS_PER_CATEGORY",
+    "ITEM_MISSING_RATE",
+    "ITEM_NOISE",
+    "N_CATEGORIES",
+    "SILENT_SHARE",
+    "SIMULATOR_VERSION",
+    "Families",
+    "LivedWeek",
+    "SurveyHabits",
+    "TemporalEffects",
+    "WeekFeedback",
+    "component_weights",
+    "generate_feedback",
+    "generate_week_feedback",
+    "ideal_block_minutes",
+    "ideals",
+    "live_week",
+    "sample_families",
+    "sample_survey_habits",
+    "temporal_effects",
+    "true_components",
     "true_scores",
 ]

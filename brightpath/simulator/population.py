@@ -74,7 +74,7 @@ class Families:
     def __len__(self) -> int:
         return len(self.family_id)
 
-    def take(self, index) -> "Families":
+    def take(self, index) -> Families:
         """The families at ``index`` (an int array, possibly with repeats)."""
         return Families(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
@@ -122,7 +122,7 @@ class SurveyHabits:
     def __len__(self) -> int:
         return len(self.silent)
 
-    def take(self, index) -> "SurveyHabits":
+    def take(self, index) -> SurveyHabits:
         """The habits at ``index`` (an int array, possibly with repeats)."""
         return SurveyHabits(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
