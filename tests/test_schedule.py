@@ -140,6 +140,10 @@ def _valid():
         (lambda s: s["days"][4].update(day=0), "days[4].day"),
         (lambda s: s["days"][4].update(day_name="Sunday"), "days[4].day_name"),
         (lambda s: [d.update(blocks=[]) for d in s["days"]], "days"),
+        # arrays compare elementwise: a check written with `in`/`!=` would raise instead of naming the field
+        (lambda s: s["days"][1].update(day_name=np.array(["Tuesday", "x"])), "days[1].day_name"),
+        (lambda s: s["days"][0]["blocks"][0].update(type=np.array([1, 2])), "days[0].blocks[0].type"),
+        (lambda s: s["days"][0]["blocks"][0].update(subject=np.array(["math"])), "days[0].blocks[0].subject"),
     ],
 )
 def test_malformed_schedules_are_rejected_naming_the_field(mutate, field):

@@ -116,7 +116,7 @@ def json_to_layout(schedule: Any) -> np.ndarray:
         if index in seen_days:
             raise ValidationError(f"{where}.day", index, "each weekday exactly once")
         seen_days.add(int(index))
-        if "day_name" in day and day["day_name"] != DAY_NAMES[index]:
+        if "day_name" in day and not _is_text(day["day_name"], DAY_NAMES[index : index + 1]):
             raise ValidationError(f"{where}.day_name", day["day_name"], f"{DAY_NAMES[index]!r} for day {index}")
         blocks = day.get("blocks")
         if not isinstance(blocks, Sequence) or isinstance(blocks, (str, bytes)):
@@ -133,11 +133,17 @@ def json_to_layout(schedule: Any) -> np.ndarray:
     return layout[np.lexsort((layout[:, 3], layout[:, 0]))]
 
 
+def _is_text(value: Any, allowed: Sequence[str]) -> bool:
+    """``value`` is one of the ``allowed`` strings (compared as text only: ``in`` would compare an
+    array elementwise and fail, or match a non-string that equals a string)."""
+    return isinstance(value, str) and value in allowed
+
+
 def _parse_block(block: Any, where: str, day: int, previous_end: int) -> tuple[int, int, int, int, int]:
     if not isinstance(block, Mapping):
         raise ValidationError(where, block, "a block mapping")
     kind = block.get("type")
-    if kind not in BLOCK_TYPES[1:]:
+    if not _is_text(kind, BLOCK_TYPES[1:]):
         raise ValidationError(f"{where}.type", kind, "one of 'subject', 'break', 'lunch'")
     start = block.get("start_time")
     match = _TIME_RE.match(start) if isinstance(start, str) else None
@@ -154,7 +160,7 @@ def _parse_block(block: Any, where: str, day: int, previous_end: int) -> tuple[i
     subject_id = 0
     if kind == "subject":
         subject = block.get("subject")
-        if subject not in SUBJECTS:
+        if not _is_text(subject, SUBJECTS):
             raise ValidationError(f"{where}.subject", subject, f"one of {', '.join(SUBJECTS)}")
         subject_id = SUBJECTS.index(subject) + 1
     elif "subject" in block:
