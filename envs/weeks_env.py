@@ -394,11 +394,19 @@ class ScheduleWeeksEnv(gym.Env):
     | 6   | break_duration_minutes | 5 … 20 min               | ±3.75 min                 |
 
     ``"absolute"`` (default): the action is the week's parameters in action units, as in
-    ``Schedule-v0``, so a one-shot policy's actions mean the same here. ``"adjust"``: the
-    week's parameters are last week's (the expert's proposal before week 1) plus
-    ``ADJUST_STEP`` (0.5) × action, clipped; a zero action keeps the schedule. Stepped
-    parameters are rounded to their step after the change (a change under half a step,
-    e.g. under 2.5 minutes of block, keeps the value).
+    ``Schedule-v0``, so a one-shot policy's actions mean the same here (and the first 18
+    observation values are ``Schedule-v0``'s observation). ``"adjust"``: the week's
+    parameters are last week's (the expert's proposal before week 1) plus ``ADJUST_STEP``
+    (0.5) × action, clipped; a zero action keeps the schedule. Stepped parameters are
+    rounded to their step after the change (a change under half a step, e.g. under 2.5
+    minutes of block, keeps the value).
+
+    Why absolute is the default, measured: a linear policy on the fixed observation parts,
+    trained by an evolution strategy with the oracle reward (120 iterations × 32 episodes of
+    256 families × 8 weeks, same seeds for both modes), reached 0.726 mean true satisfaction
+    on 1,024 other families in absolute mode against 0.710 in adjust mode. Adjust starts
+    higher (a zero policy serves the expert: 0.657, against the box centre's 0.497) but
+    learns more slowly: an error in week 1 is carried into every later week.
 
     ## Observation Space
 
