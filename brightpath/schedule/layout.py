@@ -266,7 +266,7 @@ def build_layouts(param_vectors: np.ndarray, grade_bands: np.ndarray) -> LayoutB
     if n == 0:
         return LayoutBatch.from_layouts([])
     snapped = clip_params(vectors)
-    whole = np.where(_STEPPED, np.rint(snapped), 0.0).astype(np.int64)
+    whole = np.where(_STEPPED, np.rint(snapped), 0.0).astype(np.int32)
 
     def column(name: str) -> np.ndarray:
         return whole[:, _COLUMN[name], None]
@@ -277,15 +277,15 @@ def build_layouts(param_vectors: np.ndarray, grade_bands: np.ndarray) -> LayoutB
     break_minutes = column("break_duration_minutes")
     # The scalar rules of build_layout, evaluated with the same float64 operations.
     per_day = np.clip(np.rint(snapped[:, _COLUMN["daily_learning_minutes"]] / block[:, 0]), 1, MAX_BLOCKS_PER_DAY)
-    per_day = per_day.astype(np.int64)[:, None]  # [n, 1]
+    per_day = per_day.astype(np.int32)[:, None]  # [n, 1]
     run_length = 1 + np.rint((1.0 - snapped[:, _COLUMN["subject_rotation"]]) * 2.0).astype(np.int64)
-    days = np.arange(N_DAYS)
-    flex_offset = 5 * np.rint((1.0 - structure) * np.array(_FLEX_START_OFFSETS) / 5.0).astype(np.int64)
+    days = np.arange(N_DAYS, dtype=np.int32)
+    flex_offset = 5 * np.rint((1.0 - structure) * np.array(_FLEX_START_OFFSETS) / 5.0).astype(np.int32)
     day_start = column("start_hour") * 60 + flex_offset  # [n, 5]
     rotated = (structure < 0.2 * days).astype(np.int64)  # [n, 5]
 
     width = int(per_day.max())
-    slot = np.arange(width)  # subject block i of a day
+    slot = np.arange(width, dtype=np.int32)  # subject block i of a day
     subject = _subject_table()[per_day - 1, bands[:, None], run_length[:, None] - 1, days, rotated][..., :width]
     in_day = slot < per_day[:, :, None]  # [n, 1, width]
     last = slot == per_day[:, :, None] - 1
