@@ -6,29 +6,32 @@ first run that mean nothing to a user of this project; ``quiet_third_party()`` s
 exactly those, each by its source and its text (never a blanket ``ignore``), so a new or
 unexpected warning from the same libraries still shows:
 
-===========================  ===========================================================  =================================
-source                       what it prints                                               silenced by
-===========================  ===========================================================  =================================
-TensorFlow's C++ runtime     ``I0000 … port.cc] oneDNN custom operations are on``,        ``TF_CPP_MIN_LOG_LEVEL=3`` (unless
-                             ``cudart_stub … Could not find cuda drivers``,               already set), and the lines
-                             ``cpu_feature_guard …``, ``failed call to cuInit`` (a CPU     written while the native library
-                             machine), ``WARNING: All log messages before                 loads, dropped when they match
-                             absl::InitializeLog() …``                                    ``NATIVE_NOISE`` (others pass)
-``absl`` logger              "``0/step_type`` is not a valid tf.function parameter name"  a filter on that logger
-``tensorflow`` logger        INFO "Assets written to: …" on every SavedModel export       a filter on that logger
-TensorFlow ``UserWarning``   "Encoding a StructuredValue with type …" (policy export)      a warnings filter (module+message)
-TF-Agents ``SyntaxWarning``  ``"is" with a literal`` while its ``.pyc`` is compiled       a warnings filter (module+message);
-                                                                                          ``scripts/bootstrap.sh`` pre-compiles
-gym (imported by TF-Agents)  "Gym has been unmaintained since 2022 …" (3 lines)           its notice dropped before gym loads
-MLflow                       INFO "Creating initial MLflow database tables…",             a filter on
-                             "Updating database tables"                                   ``mlflow.store.db.utils``
-===========================  ===========================================================  =================================
+* TensorFlow's C++ runtime: ``I0000 … port.cc] oneDNN custom operations are on``, ``cudart_stub …
+  Could not find cuda drivers``, ``cpu_feature_guard …``, ``failed call to cuInit`` (a CPU-only
+  machine) and ``WARNING: All log messages before absl::InitializeLog() …``. Silenced by
+  ``TF_CPP_MIN_LOG_LEVEL=3`` (unless already set) and, for the lines written while the native
+  library loads (before that level applies), by dropping those matching ``NATIVE_NOISE`` (any
+  other line passes through).
+* the ``absl`` logger's "``0/step_type`` is not a valid tf.function parameter name" (policy
+  export): a filter on that logger.
+* the ``tensorflow`` logger's INFO "Assets written to: …" on every SavedModel export: a filter on
+  that logger.
+* TensorFlow's ``UserWarning`` "Encoding a StructuredValue with type …" (policy export): a
+  warnings filter on its module and message.
+* TF-Agents' ``SyntaxWarning`` ``"is" with a literal``, printed whenever its ``.pyc`` is compiled:
+  a warnings filter on its files and message (``scripts/bootstrap.sh`` also pre-compiles it).
+* gym's "Gym has been unmaintained since 2022 …" notice (3 lines; TF-Agents imports gym): the
+  notice is dropped from ``gym_notices`` before gym loads.
+* MLflow's INFO "Creating initial MLflow database tables…" and "Updating database tables": a
+  filter on the ``mlflow.store.db.utils`` logger.
 
-``TF_CPP_MIN_LOG_LEVEL=0`` in the environment brings TensorFlow's C++ lines back for
-debugging. ``third_party_noise(text)`` finds the lines of output that come from a third
-party (the benchmark ``experiments/benchmarks/first_run.py`` and the tests count them).
-This module imports only the standard library.
+Level 3 also hides TensorFlow's C++ ERROR lines (on a CPU-only machine the only one is the
+cuInit failure); errors that matter reach Python as exceptions. ``TF_CPP_MIN_LOG_LEVEL=0`` in
+the environment brings every C++ line back for debugging. ``third_party_noise(text)`` finds the
+lines of output that come from a third party (the benchmark ``experiments/benchmarks/first_run.py``
+and the tests count them). This module imports only the standard library.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -42,8 +45,17 @@ import tempfile
 import warnings
 from collections.abc import Iterator
 
-OUR_PACKAGES: tuple[str, ...] = ("brightpath", "envs", "agents", "experiments", "serving", "scripts", "examples",
-                                 "tests", "__main__")
+OUR_PACKAGES: tuple[str, ...] = (
+    "brightpath",
+    "envs",
+    "agents",
+    "experiments",
+    "serving",
+    "scripts",
+    "examples",
+    "tests",
+    "__main__",
+)
 """Top-level packages (and logger names) of this repository: their output is ours, not noise."""
 
 NATIVE_NOISE: tuple[str, ...] = (
@@ -77,10 +89,15 @@ def quiet_third_party() -> None:
         return
     _quieted = True
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    warnings.filterwarnings("ignore", message=r'"is( not)?" with a literal', category=SyntaxWarning,
-                            module=r".*[\\/]tf_agents[\\/]")  # compile-time warnings name the file as module
-    warnings.filterwarnings("ignore", message="Encoding a StructuredValue with type", category=UserWarning,
-                            module=r"tensorflow\.python\.saved_model\.nested_structure_coder")
+    warnings.filterwarnings(
+        "ignore", message=r'"is( not)?" with a literal', category=SyntaxWarning, module=r".*[\\/]tf_agents[\\/]"
+    )  # compile-time warnings name the file as module
+    warnings.filterwarnings(
+        "ignore",
+        message="Encoding a StructuredValue with type",
+        category=UserWarning,
+        module=r"tensorflow\.python\.saved_model\.nested_structure_coder",
+    )
     _drop_gym_notice()
     if "tensorflow" in sys.modules:
         _filter_loggers()
@@ -180,8 +197,11 @@ def _native_stderr_filtered() -> Iterator[None]:
             os.dup2(saved, 2)
             os.close(saved)
             captured.seek(0)
-            kept = [line for line in captured.read().decode("utf-8", "replace").splitlines(keepends=True)
-                    if not _NATIVE.search(line.rstrip("\n"))]
+            kept = [
+                line
+                for line in captured.read().decode("utf-8", "replace").splitlines(keepends=True)
+                if not _NATIVE.search(line.rstrip("\n"))
+            ]
             if kept:
                 sys.stderr.write("".join(kept))
                 sys.stderr.flush()
@@ -193,8 +213,10 @@ _HYDRA_LOG = re.compile(r"^\[[^\]]+\]\[(?P<logger>[^\]]+)\]\[(?P<level>[A-Z]+)\]
 _MLFLOW_LOG = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (?P<level>[A-Z]+) (?P<logger>[\w.]+): ")
 _PLAIN_LOG = re.compile(r"^(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?P<logger>[\w.]+):")
 _NATIVE_LOG = re.compile(r"^[IWEF]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] |^WARNING: All log messages before absl")
-_NOTICES = re.compile(r"^(Gym has been unmaintained|Please upgrade to Gymnasium|See the migration guide at "
-                      r"https://gymnasium|To enable the following instructions: )")
+_NOTICES = re.compile(
+    r"^(Gym has been unmaintained|Please upgrade to Gymnasium|See the migration guide at "
+    r"https://gymnasium|To enable the following instructions: )"
+)
 
 
 def _ours(logger: str) -> bool:

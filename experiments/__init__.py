@@ -7,6 +7,7 @@ Importing this package (every ``python -m experiments.…`` does, first) prepare
 Keras 2 for TF-Agents, headless plots, and no third-party console noise
 (``brightpath.console.quiet_third_party``), all before TensorFlow can load.
 """
+
 import os
 
 # TF-Agents needs Keras 2 (tf-keras); set before anything can import TensorFlow.

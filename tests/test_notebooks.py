@@ -5,6 +5,7 @@ repository root). Its printed results must equal the committed ones and every co
 must be drawn again, so a change that alters what a notebook shows fails here until the notebook
 is re-executed: ``.venv/bin/jupyter execute --inplace notebooks/<name>.ipynb``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -49,10 +50,12 @@ def test_notebook_runs_and_its_committed_outputs_are_current(path):
     assert all(cell.get("outputs") for cell in code), f"{path.name}: committed without outputs; execute it first"
 
     executed = copy.deepcopy(committed)
-    nbclient.NotebookClient(executed, timeout=120, kernel_name="python3",
-                            resources={"metadata": {"path": str(REPO_ROOT)}}).execute()  # raises on a cell error
+    nbclient.NotebookClient(
+        executed, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(REPO_ROOT)}}
+    ).execute()  # raises on a cell error
 
     for number, (before, after) in enumerate(zip(code, (c for c in executed.cells if c.cell_type == "code"))):
         assert _shown(after) == _shown(before), (
             f"{path.name}, code cell {number}: the output differs from the committed one; "
-            f"re-execute with `.venv/bin/jupyter execute --inplace notebooks/{path.name}`")
+            f"re-execute with `.venv/bin/jupyter execute --inplace notebooks/{path.name}`"
+        )

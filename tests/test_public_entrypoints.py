@@ -8,6 +8,7 @@ present, absent, None, empty or malformed in any combination. Each call either r
 result or raises ``ValidationError`` naming a field of the input; nothing else escapes.
 ``TALLY`` counts every generated input by entry point and outcome (``pytest -s`` prints it).
 """
+
 from __future__ import annotations
 
 import collections
@@ -38,27 +39,49 @@ RUN = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, Healt
 # --- strategies -----------------------------------------------------------------------------
 
 junk = st.one_of(
-    st.integers(-10**30, 10**30), st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8),
-    st.booleans(), st.binary(max_size=4), st.lists(st.integers(-9, 9), max_size=3),
-    st.dictionaries(st.text(max_size=3), st.integers(-9, 9), max_size=2), st.complex_numbers(allow_nan=True),
-    st.builds(np.float64, st.floats(allow_nan=True)), st.builds(np.int64, st.integers(-99, 99)),
-    st.just(np.array([1.0, 2.0])), st.dates(), st.just(object()), st.none(),
+    st.integers(-(10**30), 10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.booleans(),
+    st.binary(max_size=4),
+    st.lists(st.integers(-9, 9), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(-9, 9), max_size=2),
+    st.complex_numbers(allow_nan=True),
+    st.builds(np.float64, st.floats(allow_nan=True)),
+    st.builds(np.int64, st.integers(-99, 99)),
+    st.just(np.array([1.0, 2.0])),
+    st.dates(),
+    st.just(object()),
+    st.none(),
 )
 empty = st.sampled_from(["", [], {}, (), b""])
-likert = st.one_of(st.integers(1, 5), st.integers(1, 5).map(str), st.integers(1, 5).map(float),
-                   st.builds(np.int64, st.integers(1, 5)), st.none())
+likert = st.one_of(
+    st.integers(1, 5),
+    st.integers(1, 5).map(str),
+    st.integers(1, 5).map(float),
+    st.builds(np.int64, st.integers(1, 5)),
+    st.none(),
+)
 answer = st.one_of(likert, likert, likert, st.sampled_from([0, 6, -1, 3.5, "4.0", " 2 ", "five", True]), junk)
-birth_date = st.one_of(st.dates(datetime.date(2000, 1, 1), datetime.date(2024, 12, 31)).map(datetime.date.isoformat),
-                       st.dates(datetime.date(2000, 1, 1), datetime.date(2024, 12, 31)), st.text(max_size=12), junk)
-child = st.fixed_dictionaries({}, optional={
-    "child_age": st.one_of(st.integers(5, 18), st.integers(5, 18), st.integers(5, 18).map(str), st.integers(-5, 40),
-                           junk),
-    "birth_date": birth_date,
-    "grade": st.one_of(st.integers(0, 12), st.integers(-3, 20), junk),
-    "constraints": st.one_of(st.lists(st.text(max_size=12), max_size=3), junk),
-    "child_name": st.one_of(st.text(max_size=12), junk),
-    "family_id": st.one_of(st.text(max_size=8), st.integers(0, 10**6), junk),
-})
+birth_date = st.one_of(
+    st.dates(datetime.date(2000, 1, 1), datetime.date(2024, 12, 31)).map(datetime.date.isoformat),
+    st.dates(datetime.date(2000, 1, 1), datetime.date(2024, 12, 31)),
+    st.text(max_size=12),
+    junk,
+)
+child = st.fixed_dictionaries(
+    {},
+    optional={
+        "child_age": st.one_of(
+            st.integers(5, 18), st.integers(5, 18), st.integers(5, 18).map(str), st.integers(-5, 40), junk
+        ),
+        "birth_date": birth_date,
+        "grade": st.one_of(st.integers(0, 12), st.integers(-3, 20), junk),
+        "constraints": st.one_of(st.lists(st.text(max_size=12), max_size=3), junk),
+        "child_name": st.one_of(st.text(max_size=12), junk),
+        "family_id": st.one_of(st.text(max_size=8), st.integers(0, 10**6), junk),
+    },
+)
 ABSENT = object()
 ANSWER_CHOICES = (ABSENT, None, 1, 2, 3, 4, 5, "3", 4.0)
 
@@ -94,8 +117,13 @@ def user_data(draw):
     return data
 
 
-reference_dates = st.one_of(st.none(), st.none(), st.dates(datetime.date(2020, 1, 1), datetime.date(2030, 1, 1)),
-                            st.datetimes(datetime.datetime(2020, 1, 1), datetime.datetime(2030, 1, 1)), junk)
+reference_dates = st.one_of(
+    st.none(),
+    st.none(),
+    st.dates(datetime.date(2020, 1, 1), datetime.date(2030, 1, 1)),
+    st.datetimes(datetime.datetime(2020, 1, 1), datetime.datetime(2030, 1, 1)),
+    junk,
+)
 
 FEEDBACK_STATES = ("absent", "valid", "none", "empty", "malformed")
 
@@ -119,8 +147,9 @@ def feedback_value(column: str, state: str) -> st.SearchStrategy:
         malformed = st.one_of(st.integers(-50, -1), st.just(math.inf), st.text(max_size=4), st.booleans())
     else:  # stars and the three Likert items
         valid = st.one_of(st.integers(1, 5), st.floats(1.0, 5.0))
-        malformed = st.one_of(st.integers(-5, 0), st.integers(6, 100), st.just(math.nan), st.text(max_size=4),
-                              st.booleans())
+        malformed = st.one_of(
+            st.integers(-5, 0), st.integers(6, 100), st.just(math.nan), st.text(max_size=4), st.booleans()
+        )
     return valid if state == "valid" else st.one_of(malformed, junk)
 
 
@@ -148,9 +177,12 @@ VALID_FAMILIES = [
     {**{key: (i * 7 + k) % 5 + 1 for k, key in enumerate(ITEM_KEYS)}, "child_age": 5 + i % 14} for i in range(12)
 ]
 BLOCK_FIELDS = ("type", "start_time", "duration_minutes", "subject")
-block_values = st.one_of(st.sampled_from(["subject", "break", "lunch", "nap", "math", "reading"]),
-                         st.builds(lambda h, m: f"{h:02d}:{m:02d}", st.integers(0, 30), st.integers(0, 70)),
-                         st.integers(-30, 300), junk)
+block_values = st.one_of(
+    st.sampled_from(["subject", "break", "lunch", "nap", "math", "reading"]),
+    st.builds(lambda h, m: f"{h:02d}:{m:02d}", st.integers(0, 30), st.integers(0, 70)),
+    st.integers(-30, 300),
+    junk,
+)
 
 
 @st.composite
@@ -162,8 +194,24 @@ def schedules(draw):
     schedule = copy.deepcopy(_expert_schedules()[draw(st.integers(0, len(VALID_FAMILIES) - 1))])
     for _ in range(draw(st.integers(0, 3))):
         days = schedule.get("days") if isinstance(schedule, dict) else None
-        edit = draw(st.sampled_from(["block", "block", "block", "delete_block_key", "swap", "duplicate", "day",
-                                     "drop_day", "meta", "family", "answer", "top"]))
+        edit = draw(
+            st.sampled_from(
+                [
+                    "block",
+                    "block",
+                    "block",
+                    "delete_block_key",
+                    "swap",
+                    "duplicate",
+                    "day",
+                    "drop_day",
+                    "meta",
+                    "family",
+                    "answer",
+                    "top",
+                ]
+            )
+        )
         if edit in ("block", "delete_block_key", "swap", "duplicate") and _has_blocks(days):
             day = days[draw(st.integers(0, len(days) - 1))]
             if not _has_blocks([day]):
@@ -182,8 +230,9 @@ def schedules(draw):
         elif edit == "day" and isinstance(days, list) and days:
             day = days[draw(st.integers(0, len(days) - 1))]
             if isinstance(day, dict):
-                day[draw(st.sampled_from(["day", "day_name", "blocks"]))] = draw(st.one_of(junk, empty,
-                                                                                        st.integers(-2, 7)))
+                day[draw(st.sampled_from(["day", "day_name", "blocks"]))] = draw(
+                    st.one_of(junk, empty, st.integers(-2, 7))
+                )
         elif edit == "drop_day" and isinstance(days, list) and days:
             days.pop(draw(st.integers(0, len(days) - 1)))
         elif edit == "meta" and isinstance(schedule, dict):
@@ -209,8 +258,9 @@ def _with_keys(fields: frozenset, data) -> frozenset:
 
 
 def _has_blocks(days) -> bool:
-    return isinstance(days, list) and any(isinstance(d, dict) and isinstance(d.get("blocks"), list) and d["blocks"]
-                                          for d in days)
+    return isinstance(days, list) and any(
+        isinstance(d, dict) and isinstance(d.get("blocks"), list) and d["blocks"] for d in days
+    )
 
 
 _EXPERT_SCHEDULES: list[dict] = []
@@ -246,8 +296,13 @@ def _export_generator(directory):
     tf.random.set_seed(0)
     dense = tf.keras.layers.Dense(N_PARAMS, activation="tanh")
     dense.build((None, N_PROFILE_FEATURES))
-    return export_generator(lambda answers, age: dense(profile_features(answers, age, tf_namespace())),
-                            {"dense": dense}, directory, source="entrypoint-test", model_version="t1")
+    return export_generator(
+        lambda answers, age: dense(profile_features(answers, age, tf_namespace())),
+        {"dense": dense},
+        directory,
+        source="entrypoint-test",
+        model_version="t1",
+    )
 
 
 def _export_reward_model(directory):
@@ -260,9 +315,22 @@ def _export_reward_model(directory):
 
     rng = np.random.default_rng(0)
     train, val = (simulated_set(sample_families(n, rng), rng, per_family=2, mix="logged") for n in (30, 10))
-    config = model_config("attention", {
-        "d_model": 4, "num_heads": 1, "num_layers": 1, "ff_dim": 8, "head_units": [8], "dropout": 0.0,
-        "attention_dropout": 0.0, "learning_rate": 0.01, "batch_size": 32, "max_epochs": 1, "patience": 1})
+    config = model_config(
+        "attention",
+        {
+            "d_model": 4,
+            "num_heads": 1,
+            "num_layers": 1,
+            "ff_dim": 8,
+            "head_units": [8],
+            "dropout": 0.0,
+            "attention_dropout": 0.0,
+            "learning_rate": 0.01,
+            "batch_size": 32,
+            "max_epochs": 1,
+            "patience": 1,
+        },
+    )
     trained = train_reward_model(config, train, val, seed=0)
     return export_reward_model(trained.model, trained.preprocessing, directory, model_version="entrypoint-tiny")
 
@@ -291,8 +359,9 @@ def _report_tally():
     by_entry = collections.Counter()
     for (entry, _), count in TALLY.items():
         by_entry[entry] += count
-    print(f"\npublic entry points: {total} generated inputs ({dict(by_entry)}); "
-          f"exception types seen: {errors or 'none'}")
+    print(
+        f"\npublic entry points: {total} generated inputs ({dict(by_entry)}); exception types seen: {errors or 'none'}"
+    )
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -343,8 +412,13 @@ def test_predict_with_the_expert_rule():
     @example(data={"q1": 4, "child_age": 8}, reference_date=None)
     @example(data={"birth_date": "2016-02-29"}, reference_date=datetime.date(2025, 2, 28))
     def predict(data, reference_date):
-        schedule, _ = _call("predict/expert", _with_keys(FAMILY_FIELDS, data), ScheduleGeneratorModel().predict, data,
-                            reference_date=reference_date)
+        schedule, _ = _call(
+            "predict/expert",
+            _with_keys(FAMILY_FIELDS, data),
+            ScheduleGeneratorModel().predict,
+            data,
+            reference_date=reference_date,
+        )
         if schedule is not None:
             _assert_valid_schedule(schedule, "expert")
 
@@ -360,7 +434,9 @@ def test_predict_with_an_exported_generator(model_root):
     @settings(RUN, max_examples=N_EXPORTED)
     @given(data=user_data(), reference_date=reference_dates)
     def predict(data, reference_date):
-        schedule, _ = _call("predict/exported", _with_keys(FAMILY_FIELDS, data), model.predict, data, reference_date=reference_date)
+        schedule, _ = _call(
+            "predict/exported", _with_keys(FAMILY_FIELDS, data), model.predict, data, reference_date=reference_date
+        )
         if schedule is not None:
             _assert_valid_schedule(schedule, "entrypoint-test")
 
@@ -385,10 +461,15 @@ def test_predict_with_a_missing_or_corrupt_model_falls_back(broken_dirs):
     check()
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "brightpath.inference.ScheduleGeneratorModel loads any SavedModel without checking brightpath_model.json's "
-    "kind; a reward model given as the generator raises TypeError from its signature at predict time instead "
-    "of falling back (fix requested from the owner of brightpath/inference.py)"))
+@pytest.mark.xfail(
+    strict=True,
+    raises=TypeError,
+    reason=(
+        "brightpath.inference.ScheduleGeneratorModel loads any SavedModel without checking brightpath_model.json's "
+        "kind; a reward model given as the generator raises TypeError from its signature at predict time instead "
+        "of falling back (fix requested from the owner of brightpath/inference.py)"
+    ),
+)
 def test_predict_with_another_kind_of_model_falls_back(model_root):
     model = ScheduleGeneratorModel(model_root / "reward")
     schedule = model.predict(VALID_FAMILIES[0])
@@ -407,8 +488,14 @@ def test_generate_schedule(model_root, broken_dirs):
     @settings(RUN, max_examples=N_GENERATE)
     @given(which=st.integers(0, len(where) - 1), data=user_data(), reference_date=reference_dates)
     def generate(which, data, reference_date):
-        schedule, _ = _call("generate_schedule", _with_keys(FAMILY_FIELDS, data), generate_schedule, data, where[which],
-                         reference_date=reference_date)
+        schedule, _ = _call(
+            "generate_schedule",
+            _with_keys(FAMILY_FIELDS, data),
+            generate_schedule,
+            data,
+            where[which],
+            reference_date=reference_date,
+        )
         if schedule is not None:
             _assert_valid_schedule(schedule, sources[which])
 
@@ -437,11 +524,23 @@ def test_evaluate_schedule(model_root):
     check = _counted("evaluate_schedule", N_EVALUATE)
 
     @settings(RUN, max_examples=N_EVALUATE)
-    @given(schedule=schedules(), feedback=feedback(),
-           family=st.one_of(st.none(), st.none(), st.none(), user_data()), reference_date=reference_dates)
+    @given(
+        schedule=schedules(),
+        feedback=feedback(),
+        family=st.one_of(st.none(), st.none(), st.none(), user_data()),
+        reference_date=reference_dates,
+    )
     def evaluate(schedule, feedback, family, reference_date):
-        result, _ = _call("evaluate_schedule", _with_keys(SCHEDULE_FIELDS, family), evaluate_schedule, schedule, feedback, model_root,
-                       user_data=family, reference_date=reference_date)
+        result, _ = _call(
+            "evaluate_schedule",
+            _with_keys(SCHEDULE_FIELDS, family),
+            evaluate_schedule,
+            schedule,
+            feedback,
+            model_root,
+            user_data=family,
+            reference_date=reference_date,
+        )
         if result is not None:
             _assert_valid_scores(result, feedback)
 
@@ -458,8 +557,9 @@ def test_each_feedback_field_in_each_state(model_root, column, state):
     @settings(RUN, max_examples=10)
     @given(value=feedback_value(column, state))
     def evaluate(value):
-        result, error = _call("evaluate_schedule/one_field", SCHEDULE_FIELDS, evaluate_schedule, schedule,
-                              {column: value}, model_root)
+        result, error = _call(
+            "evaluate_schedule/one_field", SCHEDULE_FIELDS, evaluate_schedule, schedule, {column: value}, model_root
+        )
         if state in ("valid", "none"):
             assert error is None
             _assert_valid_scores(result, {column: value})
@@ -472,10 +572,15 @@ def test_each_feedback_field_in_each_state(model_root, column, state):
     assert err.value.field == f"feedback.{column}"
 
 
-@pytest.mark.xfail(strict=True, raises=IndexError, reason=(
-    "evaluate_schedule(schedule, {}) raises IndexError: parse_feedback returns no columns for an empty "
-    "mapping and feedback_targets then has no row (fix requested from the owners of brightpath/inference.py "
-    "and brightpath/feedback.py)"))
+@pytest.mark.xfail(
+    strict=True,
+    raises=IndexError,
+    reason=(
+        "evaluate_schedule(schedule, {}) raises IndexError: parse_feedback returns no columns for an empty "
+        "mapping and feedback_targets then has no row (fix requested from the owners of brightpath/inference.py "
+        "and brightpath/feedback.py)"
+    ),
+)
 def test_empty_feedback_is_no_feedback(model_root):
     schedule = _expert_schedules()[2]
     result = evaluate_schedule(schedule, {}, model_root)

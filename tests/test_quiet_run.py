@@ -1,5 +1,6 @@
 """A quiet first run: the README's default command prints our progress and summaries but no third-party
 noise; ``brightpath.console`` silences exactly the known messages and recognises any third-party line."""
+
 from __future__ import annotations
 
 import os
@@ -15,7 +16,7 @@ from experiments.benchmarks.first_run import QUICK_OVERRIDES, REPO_ROOT, first_r
 NOISY_OUTPUT = """\
 WARNING: All log messages before absl::InitializeLog() is called are written to STDERR
 I0000 00:00:1795622873.763203   27922 port.cc:153] oneDNN custom operations are on. You may see slightly different
-I0000 00:00:1795622873.763523   27922 cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU will not be used.
+I0000 00:00:1795622873.763523   27922 cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU will not be
 To enable the following instructions: AVX2 AVX512F FMA, in other operations, rebuild TensorFlow with the compiler flags.
 E0000 00:00:1795622880.554786   27922 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error
 2026/11/25 16:07:58 INFO mlflow.store.db.utils: Creating initial MLflow database tables...
@@ -48,7 +49,7 @@ def test_third_party_noise_finds_every_third_party_line_and_none_of_ours():
     assert third_party_noise(ours, REPO_ROOT) == []
 
 
-QUIETED_PROCESS = r'''
+QUIETED_PROCESS = r"""
 import logging, os, sys, warnings
 from brightpath import console
 console.quiet_third_party()
@@ -79,7 +80,7 @@ absl_logging.warning("`0/reward` is not a valid tf.function parameter name. Sani
 absl_logging.warning("an absl warning that is not noise")
 logging.getLogger("mlflow.store.db.utils").info("Creating initial MLflow database tables...")
 print("done", file=sys.stderr)
-'''
+"""
 
 
 def test_quiet_third_party_silences_only_the_known_messages(tmp_path):
@@ -89,16 +90,29 @@ def test_quiet_third_party_silences_only_the_known_messages(tmp_path):
     literal = "def empty(state):\n    return state is ()\n"
     (tmp_path / "tf_agents_lookalike" / "tf_agents" / "literal.py").write_text(literal)
     (tmp_path / "elsewhere_literal.py").write_text(literal)
-    done = subprocess.run([sys.executable, "-c", QUIETED_PROCESS, str(tmp_path)], capture_output=True, text=True,
-                          timeout=300, env=_env_without_log_level(), cwd=REPO_ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", QUIETED_PROCESS, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env_without_log_level(),
+        cwd=REPO_ROOT,
+    )
     assert done.returncode == 0, done.stderr
     err = done.stderr
     assert err.count("SyntaxWarning") == 1 and "elsewhere_literal.py" in err
     assert err.count("Encoding a StructuredValue") == 1 and "mine.py" in err
     assert "a native line that means something" in err
     assert "a TensorFlow record that is not noise" in err and "an absl warning that is not noise" in err
-    for silenced in ("Assets written to", "is not a valid tf.function parameter name", "InitializeLog",
-                     "oneDNN", "cuda", "Gym has been unmaintained", "Creating initial MLflow"):
+    for silenced in (
+        "Assets written to",
+        "is not a valid tf.function parameter name",
+        "InitializeLog",
+        "oneDNN",
+        "cuda",
+        "Gym has been unmaintained",
+        "Creating initial MLflow",
+    ):
         assert silenced not in err
     assert err.rstrip().endswith("done")
 

@@ -1,4 +1,5 @@
 """Schedule parameters, week layout, Schedule JSON, validator, summary features and tokens."""
+
 import copy
 import json
 
@@ -114,7 +115,7 @@ def test_tokens_mirror_the_layout():
     tokens, mask = encode_layout(layout)
     assert tokens.shape == (MAX_TOKENS, 5) and mask.sum() == len(layout)
     np.testing.assert_array_equal(tokens[: len(layout), 0], layout[:, 1])
-    assert (tokens[len(layout):] == 0).all()
+    assert (tokens[len(layout) :] == 0).all()
     from_json, _ = encode_schedule(schedule_of(params_to_unit(np.array([0.5, 45, 3, 9, 180, 0.5, 15])), band=0))
     np.testing.assert_array_equal(from_json, tokens)
 
@@ -134,8 +135,10 @@ def _valid():
         (lambda s: s["days"][0]["blocks"][0].update(subject="alchemy"), "days[0].blocks[0].subject"),
         (lambda s: s["days"][0]["blocks"][0].update(duration_minutes="30"), "days[0].blocks[0].duration_minutes"),
         (lambda s: s["days"][0]["blocks"][0].update(start_time="8am"), "days[0].blocks[0].start_time"),
-        (lambda s: s["days"][2]["blocks"][1].update(start_time=s["days"][2]["blocks"][0]["start_time"]),
-         "days[2].blocks[1].start_time"),
+        (
+            lambda s: s["days"][2]["blocks"][1].update(start_time=s["days"][2]["blocks"][0]["start_time"]),
+            "days[2].blocks[1].start_time",
+        ),
         (lambda s: s["days"][3]["blocks"][-1].update(start_time="17:50"), "days[3].blocks"),
         (lambda s: s["days"][4].update(day=0), "days[4].day"),
         (lambda s: s["days"][4].update(day_name="Sunday"), "days[4].day_name"),

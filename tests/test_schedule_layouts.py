@@ -1,5 +1,6 @@
 """The batched layout builder (``build_layouts``) against the one-week definition (``build_layout``),
 and the ragged ``LayoutBatch`` read by the summary, the tokens and the reward model's inputs."""
+
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
@@ -133,8 +134,9 @@ def test_readers_give_the_same_from_a_batch_as_from_a_list():
     vectors = rng.uniform(-1, 400, (40, N_PARAMS))
     batch = build_layouts(vectors, families.grade_band)
     separate = [np.array(week) for week in batch]
-    np.testing.assert_array_equal(summarize_many(batch, families.grade_band),
-                                  summarize_many(separate, families.grade_band))
+    np.testing.assert_array_equal(
+        summarize_many(batch, families.grade_band), summarize_many(separate, families.grade_band)
+    )
     for from_batch, from_list in zip(encode_layouts(batch), encode_layouts(separate)):
         np.testing.assert_array_equal(from_batch, from_list)
     args = (families.answers, families.child_age, families.grade_band)

@@ -23,6 +23,7 @@ blocks that would run past it are dropped, and the summary shows the loss.
 
 The public names of the submodules are re-exported here: ``from brightpath.schedule import X``.
 """
+
 from __future__ import annotations
 
 from brightpath.schedule.layout import (

@@ -13,10 +13,11 @@ all rows in one array plus per-week offsets, which ``summarize_many``,
 It computes exactly what ``build_layout`` computes (a property test compares them row
 for row); the schedules a generator writes and those the environment scores are one.
 """
+
 from __future__ import annotations
 
-from functools import lru_cache
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from typing import overload
 
 import numpy as np
@@ -153,15 +154,17 @@ class LayoutBatch(Sequence[np.ndarray]):
         rows = np.ascontiguousarray(rows, dtype=np.int32).reshape(-1, len(LAYOUT_COLUMNS))
         offsets = np.asarray(offsets, dtype=np.int64).reshape(-1)
         if len(offsets) == 0 or offsets[0] != 0 or offsets[-1] != len(rows) or np.any(np.diff(offsets) < 0):
-            raise ValueError(f"offsets: expected a non-decreasing [n + 1] array from 0 to {len(rows)} rows, "
-                             f"got {offsets.tolist()[:8]}…")
+            raise ValueError(
+                f"offsets: expected a non-decreasing [n + 1] array from 0 to {len(rows)} rows, "
+                f"got {offsets.tolist()[:8]}…"
+            )
         rows.flags.writeable = False
         offsets.flags.writeable = False
         self.rows = rows
         self.offsets = offsets
 
     @classmethod
-    def from_layouts(cls, layouts: Sequence[np.ndarray]) -> "LayoutBatch":
+    def from_layouts(cls, layouts: Sequence[np.ndarray]) -> LayoutBatch:
         """Join separate layouts (e.g. from ``json_to_layout``) into one batch; a batch is returned as is."""
         if isinstance(layouts, LayoutBatch):
             return layouts
@@ -188,7 +191,7 @@ class LayoutBatch(Sequence[np.ndarray]):
     def __getitem__(self, index: int) -> np.ndarray: ...
 
     @overload
-    def __getitem__(self, index: slice) -> "LayoutBatch": ...
+    def __getitem__(self, index: slice) -> LayoutBatch: ...
 
     def __getitem__(self, index):
         if isinstance(index, slice):
@@ -200,7 +203,7 @@ class LayoutBatch(Sequence[np.ndarray]):
         for start, stop in zip(self.offsets[:-1].tolist(), self.offsets[1:].tolist()):
             yield self.rows[start:stop]
 
-    def take(self, index) -> "LayoutBatch":
+    def take(self, index) -> LayoutBatch:
         """The weeks at ``index`` (integer array, any order, repeats allowed) as a new batch."""
         index = np.asarray(index, dtype=np.int64).reshape(-1)
         lengths = self.lengths[index]

@@ -5,10 +5,12 @@
 ``unit_to_params`` convert raw and normalised ([-1, 1]) vectors, for NumPy and,
 through the ``xp`` array namespace, inside an exported TensorFlow graph.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import astuple, dataclass, fields
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -52,13 +54,13 @@ class ScheduleParams:
     break_duration_minutes: int
 
     @classmethod
-    def from_vector(cls, vector: Sequence[float]) -> "ScheduleParams":
+    def from_vector(cls, vector: Sequence[float]) -> ScheduleParams:
         """Snap a raw vector (any real numbers) into range and onto each parameter's step."""
         v = clip_params(np.asarray(vector, dtype=np.float64).reshape(N_PARAMS))
         return cls(*(float(x) if s.step == 0 else int(round(x)) for x, s in zip(v, PARAM_SPECS)))
 
     @classmethod
-    def from_unit(cls, unit: Sequence[float]) -> "ScheduleParams":
+    def from_unit(cls, unit: Sequence[float]) -> ScheduleParams:
         """From a normalised vector in [-1, 1] per parameter (a policy's action)."""
         return cls.from_vector(unit_to_params(np.asarray(unit, dtype=np.float64)))
 

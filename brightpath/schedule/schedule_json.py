@@ -4,10 +4,12 @@
 ``json_to_layout`` validates what a client sends and returns its layout;
 ``validate_schedule`` adds an optional coverage check of the grade's requirements.
 """
+
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,9 +39,7 @@ def _hhmm(minute: int) -> str:
 
 def layout_to_json(layout: np.ndarray, meta: Mapping[str, Any]) -> dict[str, Any]:
     """Schedule JSON (CONTRACTS §2) for a layout; ``meta`` is copied in as given."""
-    days: list[dict[str, Any]] = [
-        {"day": d, "day_name": DAY_NAMES[d], "blocks": []} for d in range(N_DAYS)
-    ]
+    days: list[dict[str, Any]] = [{"day": d, "day_name": DAY_NAMES[d], "blocks": []} for d in range(N_DAYS)]
     for day, kind, subject, start, duration in layout.tolist():
         block: dict[str, Any] = {
             "type": BLOCK_TYPES[kind],

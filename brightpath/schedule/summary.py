@@ -4,9 +4,10 @@
 them for many layouts in one vectorised NumPy pass, reading a ``LayoutBatch``'s rows as
 they are (a list of layouts is joined once).
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -68,9 +69,11 @@ def summarize_many(layouts: LayoutBatch | Sequence[np.ndarray], grade_bands: np.
     is_pause = is_break | (kind == TYPE_LUNCH)
 
     def per_day(mask, weights=None):
-        return np.bincount(key[mask], weights=None if weights is None else weights[mask], minlength=n_keys).reshape(
-            n, N_DAYS
-        ).astype(np.float64)
+        return (
+            np.bincount(key[mask], weights=None if weights is None else weights[mask], minlength=n_keys)
+            .reshape(n, N_DAYS)
+            .astype(np.float64)
+        )
 
     subj_minutes = per_day(is_subject, duration)
     subj_blocks = per_day(is_subject)
@@ -103,8 +106,11 @@ def summarize_many(layouts: LayoutBatch | Sequence[np.ndarray], grade_bands: np.
     matches = ((grid[:, 1:, :] == monday) & (monday > 0)).sum(axis=(1, 2))
     slots = np.maximum(subj_blocks[:, 1:], subj_blocks[:, :1]).sum(axis=1)
 
-    weekly = np.bincount(owner[is_subject] * len(SUBJECTS) + subject[is_subject] - 1, weights=duration[is_subject],
-                         minlength=n * len(SUBJECTS)).reshape(n, len(SUBJECTS))
+    weekly = np.bincount(
+        owner[is_subject] * len(SUBJECTS) + subject[is_subject] - 1,
+        weights=duration[is_subject],
+        minlength=n * len(SUBJECTS),
+    ).reshape(n, len(SUBJECTS))
     required = REQUIREMENT_MATRIX[grade_bands]
     share = weekly / required
     coverage = (np.minimum(share, 1.0) * required).sum(axis=1) / required.sum(axis=1)

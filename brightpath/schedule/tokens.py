@@ -1,7 +1,9 @@
 """Block tokens: a week as a padded sequence of blocks, the attention reward model's input."""
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

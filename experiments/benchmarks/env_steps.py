@@ -24,13 +24,14 @@ architecture trained for one epoch (speed depends on the architecture, not the w
 * ``env/tf_env_steps_per_s``: the batched path through the TF-Agents adapter
   (``TFPyEnvironment``), as the PPO loop drives it.
 """
+
 from __future__ import annotations
 
 import contextlib
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -154,8 +155,12 @@ def _layouts_one_week_at_a_time() -> Iterator[None]:
     from brightpath.schedule import LayoutBatch, ScheduleParams, build_layout
 
     def one_week_at_a_time(param_vectors, grade_bands):
-        return LayoutBatch.from_layouts([build_layout(ScheduleParams.from_vector(v), int(b))
-                                         for v, b in zip(np.asarray(param_vectors), np.asarray(grade_bands))])
+        return LayoutBatch.from_layouts(
+            [
+                build_layout(ScheduleParams.from_vector(v), int(b))
+                for v, b in zip(np.asarray(param_vectors), np.asarray(grade_bands))
+            ]
+        )
 
     batched = (schedule_env.build_layouts, summary.build_layouts)
     schedule_env.build_layouts = summary.build_layouts = one_week_at_a_time

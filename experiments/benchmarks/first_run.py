@@ -21,6 +21,7 @@ trains PPO, exports and evaluates, as on a fresh clone. Issue 8's bar: ≤ ``GOA
 
 ``--quick`` runs the same command on a tiny budget (``QUICK_OVERRIDES``; the tests use it too).
 """
+
 from __future__ import annotations
 
 import os
@@ -35,9 +36,16 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 COMMAND = ("-m", "experiments.train", "+exp=ppo")
 """The README's default command, after the interpreter."""
 QUICK_OVERRIDES = (
-    "env.num_envs=64", "agent.minibatch_size=32", "agent.num_iterations=2", "eval.n_families=24",
-    "data.n_families=40", "data.schedules_per_family=2", "eval.oracle.n_random=32", "eval.oracle.n_rounds=1",
-    "eval.oracle.n_local=8", "reward_model.max_epochs=1",
+    "env.num_envs=64",
+    "agent.minibatch_size=32",
+    "agent.num_iterations=2",
+    "eval.n_families=24",
+    "data.n_families=40",
+    "data.schedules_per_family=2",
+    "eval.oracle.n_random=32",
+    "eval.oracle.n_rounds=1",
+    "eval.oracle.n_local=8",
+    "reward_model.max_epochs=1",
 )
 """A tiny budget for the same command: every stage runs (data, reward model, PPO, export, evaluation)."""
 GOAL_SECONDS = 180.0
@@ -76,8 +84,15 @@ def first_run(home: Path, overrides: tuple[str, ...] = (), repo_root: Path = REP
     env["PYTHONPATH"] = os.pathsep.join([str(repo_root), *filter(None, [os.environ.get("PYTHONPATH")])])
     launched_at = time.time()
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, *COMMAND, *overrides], cwd=home, env=env, capture_output=True,
-                          text=True, timeout=TIMEOUT_SECONDS, check=False)
+    done = subprocess.run(
+        [sys.executable, *COMMAND, *overrides],
+        cwd=home,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
+        check=False,
+    )
     return FirstRun(done.returncode, done.stdout, done.stderr, time.perf_counter() - started, launched_at, home)
 
 
@@ -127,8 +142,9 @@ def measure(quick: bool = False, repo_root: Path = REPO_ROOT) -> tuple[dict[str,
     with tempfile.TemporaryDirectory(prefix="brightpath-first-run-") as tmp:
         result = first_run(Path(tmp), QUICK_OVERRIDES if quick else (), repo_root)
         if result.returncode != 0:
-            raise RuntimeError(f"first_run: `{' '.join(COMMAND)}` exited with {result.returncode}:\n"
-                               f"{result.stderr[-3000:]}")
+            raise RuntimeError(
+                f"first_run: `{' '.join(COMMAND)}` exited with {result.returncode}:\n{result.stderr[-3000:]}"
+            )
         noise = third_party_noise(result.stdout + "\n" + result.stderr, repo_root)
         metrics = {
             "first_run/wall_seconds": result.wall_seconds,

@@ -7,6 +7,7 @@ Uses ``<model_dir>/reward`` when it holds a usable model, else exports the atten
 with the shipped architecture (``configs/reward_model/attention.yaml``) trained for one epoch
 on a small simulated set: speed depends on the architecture, not on the weights.
 """
+
 from __future__ import annotations
 
 import logging
@@ -90,8 +91,9 @@ def tiny_reward_model(directory: Path) -> Path:
     log.info("no reward model in the model directory; exporting one trained for one epoch")
     rng = np.random.default_rng(1)
     train, val = (simulated_set(sample_families(n, rng), rng, per_family=4, mix="logged") for n in (200, 50))
-    settings = OmegaConf.to_container(OmegaConf.load(
-        Path(__file__).resolve().parents[2] / "configs" / "reward_model" / "attention.yaml"))
+    settings = OmegaConf.to_container(
+        OmegaConf.load(Path(__file__).resolve().parents[2] / "configs" / "reward_model" / "attention.yaml")
+    )
     trained = train_reward_model(model_config("attention", {**settings, "max_epochs": 1}), train, val, seed=0)
     return export_reward_model(trained.model, trained.preprocessing, directory, model_version="benchmark-tiny")
 
