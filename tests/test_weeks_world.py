@@ -182,7 +182,8 @@ def test_adjustment_kinds_and_counts_agree_and_are_missing_without_the_app(famil
     fb = _live(fam, params).feedback
     used = fb.app_used
     assert 0.93 < used.mean() < 0.97
-    assert np.all(np.isnan(fb.completion_rate[~used]) & np.isnan(fb.adherence[~used]) & np.isnan(fb.n_adjustments[~used]))
+    for name in ("completion_rate", "adherence", "n_adjustments"):
+        assert np.all(np.isnan(getattr(fb, name)[~used]))
     assert np.all((fb.adjustment_kind[used] == 0) == (fb.n_adjustments[used] == 0))
     assert np.all((fb.adjustment_kind >= -1) & (fb.adjustment_kind < len(ADJUSTMENT_KINDS)))
     kinds = set(np.unique(fb.adjustment_kind[used & (fb.n_adjustments > 0)]).tolist())
@@ -225,26 +226,16 @@ def test_comments_are_noisy_but_mostly_about_the_worst_part(families):
     on_topic = main[complaint] == stacked[written[complaint]].argmin(axis=1)
     assert complaint.sum() > 300
     assert abs(on_topic.mean() - weekly.COMMENT_ON_TOPIC) < 0.05
-
-
-def _valid_comment_codes(n: int, rng: np.random.Generator) -> list[int]:
-    """Templates the generator can write: each sentence's variant exists in its bank."""
-    codes = []
-    for _ in range(n):
-        tone, main = int(rng.integers(len(weekly.TONES))), int(rng.integers(len(COMPONENTS)))
-        first, other = (weekly._PRAISE, weekly._COMPLAINT) if tone <= 1 else (weekly._COMPLAINT, weekly._PRAISE)
-        second = int(rng.integers(len(COMPONENTS) + 1))
-        second_variant = 0 if second == len(COMPONENTS) else int(rng.integers(len(other[COMPONENTS[second]])))
-        codes.append(int(weekly._encode(tone, int(rng.integers(5)), main,
-                                        int(rng.integers(len(first[COMPONENTS[main]]))), second, second_variant)))
-    return codes
+    assert np.isin(codes[written], weekly.writable_comment_codes()).all()  # so the sentiment table covers them
+    assert not np.isnan(week.feedback.sentiment[written]).any()
 
 
 def test_comment_sentiment_is_the_reward_models_reading_of_the_text():
-    codes = _valid_comment_codes(300, np.random.default_rng(0))
-    table = weekly.comment_sentiment(np.array(codes))
+    writable = weekly.writable_comment_codes()
+    codes = np.random.default_rng(0).choice(writable, 300, replace=False)
+    table = weekly.comment_sentiment(codes)
     for phrase in range(5):  # whichever way the parent names the child
-        np.testing.assert_allclose(sentiment_scores([weekly.comment_text(c, phrase) for c in codes]), table,
+        np.testing.assert_allclose(sentiment_scores([weekly.comment_text(c, phrase) for c in codes.tolist()]), table,
                                    atol=1e-12)
     assert np.isnan(weekly.comment_sentiment(np.array([-1]))[0])
 

@@ -40,6 +40,7 @@ the truth of a week depends on (family, week date, schedule) alone.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -115,7 +116,6 @@ N_COMMENT_CODES = len(TONES) * _N_OPENERS * len(COMPONENTS) * _N_VARIANTS * (len
 """Distinct comment templates (``WeekFeedback.comment_code`` is in 0 … N_COMMENT_CODES − 1)."""
 _PRAISE_COUNTS = np.array([len(_PRAISE[c]) for c in COMPONENTS])
 _COMPLAINT_COUNTS = np.array([len(_COMPLAINT[c]) for c in COMPONENTS])
-_SENTIMENT_TABLE = np.full(N_COMMENT_CODES, np.nan)
 _KIND_INDEX = {kind: i for i, kind in enumerate(ADJUSTMENT_KINDS)}
 
 
@@ -148,21 +148,43 @@ def comment_text(code: int, child_phrase: int) -> str:
     return " ".join(parts)
 
 
+def writable_comment_codes() -> np.ndarray:
+    """Every template the generator can write (each sentence's variant exists in its bank), int64, sorted."""
+    codes = []
+    for tone in range(len(TONES)):
+        first, second = (_PRAISE_COUNTS, _COMPLAINT_COUNTS) if tone <= 1 else (_COMPLAINT_COUNTS, _PRAISE_COUNTS)
+        for opener in range(_N_OPENERS):
+            for main in range(len(COMPONENTS)):
+                for main_variant in range(first[main]):
+                    codes.append(_encode(tone, opener, main, main_variant, _NO_SECOND, 0))
+                    codes.extend(_encode(tone, opener, main, main_variant, other, variant)
+                                 for other in range(len(COMPONENTS)) for variant in range(second[other]))
+    return np.array(codes, dtype=np.int64)
+
+
+@functools.cache
+def _sentiment_table() -> np.ndarray:
+    """The reward model's reading of every writable template, NaN elsewhere (about 11,500 texts read
+    by VADER once per process, about half a second)."""
+    from brightpath.reward.targets import sentiment_scores
+
+    table = np.full(N_COMMENT_CODES, np.nan)
+    codes = writable_comment_codes()
+    table[codes] = sentiment_scores([comment_text(code, 0) for code in codes.tolist()])
+    table.flags.writeable = False
+    return table
+
+
 def comment_sentiment(codes: np.ndarray) -> np.ndarray:
     """The reward model's reading of comments (``reward.targets.sentiment_scores``: VADER, 0–1) by template.
 
     VADER reads the same value whichever phrase names the child (none is in its lexicon and
-    all are two words), so one lookup table over templates serves every family; a template is
-    scored the first time it is seen. ``codes``: int ``[n]``, −1 for no comment (→ NaN).
+    all are two words), so one lookup table over templates serves every family: the step's
+    sentiment is an array lookup, not a text analysis. ``codes``: int ``[n]``, −1 for no
+    comment (→ NaN).
     """
     codes = np.asarray(codes, dtype=np.int64)
-    present = codes >= 0
-    missing = np.unique(codes[present][np.isnan(_SENTIMENT_TABLE[codes[present]])])
-    if len(missing):
-        from brightpath.reward.targets import sentiment_scores
-
-        _SENTIMENT_TABLE[missing] = sentiment_scores([comment_text(code, 0) for code in missing])
-    return np.where(present, _SENTIMENT_TABLE[np.maximum(codes, 0)], np.nan)
+    return np.where(codes >= 0, _sentiment_table()[np.maximum(codes, 0)], np.nan)
 
 
 @dataclass(frozen=True)
