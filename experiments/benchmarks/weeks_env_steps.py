@@ -5,8 +5,9 @@ temporal effects, weekly feedback), scored by the reward source and encoded into
 next observation: a step of ``envs.weeks_batch.ScheduleWeeksVectorEnv`` with ``num_envs``
 families (``NUM_ENVS``) over whole ``weeks``-week episodes, resets included, with
 actions drawn uniformly over the whole box. Each timing is the fastest of ``REPEATS``
-after one warm-up episode (first reward-model calls trace; comment templates are read
-by VADER the first time they appear, so the warm-up episode is reported on its own).
+after one warm-up episode (first reward-model calls trace; the first step of a process
+reads every comment template with VADER once, about half a second, so the warm-up
+episode is reported on its own).
 
 * ``weeks/oracle_family_weeks_per_s``: ``reward_source="oracle"`` (the goal: ≥ 20,000 on 2 cores);
 * ``weeks/oracle_first_episode_family_weeks_per_s``: the warm-up episode of a fresh process;
