@@ -15,6 +15,7 @@ The same seed gives byte-identical tables.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from brightpath.child import grade_band_index, grade_for_age
+from brightpath.errors import ValidationError
 from brightpath.expert import expert_params
 from brightpath.features import PROFILE_FEATURES, profile_features
 from brightpath.questionnaire import CATEGORY_NAMES, ITEM_KEYS
@@ -245,7 +247,50 @@ def load_families(root: Path, version: str, split: str | None = None) -> Familie
     )
 
 
+HELD_OUT_STREAM = 1
+"""Second entry of the seed sequence ``[seed, HELD_OUT_STREAM]`` the top-up families of
+``held_out_families`` are drawn from: a stream of their own, apart from the dataset's."""
+
+
+def held_out_families(
+    root: Path, version: str, n_families: int, *, split: str = "test", seed: int = 0
+) -> tuple[Families, dict[str, int]]:
+    """The first ``n_families`` families of a dataset's ``split``, hidden traits included (for evaluation).
+
+    When the split holds fewer families than asked for, the rest are drawn fresh from the
+    family simulator with ``np.random.default_rng([seed, HELD_OUT_STREAM])`` and ids after the
+    dataset's, so they are held out too and the same seed gives the same families.
+
+    Args:
+        root: the dataset root (``generate_datasets``' ``root``).
+        version: the dataset version.
+        n_families: how many families (≥ 2).
+        split: one of ``SPLITS``.
+        seed: seeds the top-up families.
+
+    Returns:
+        ``(families, {"split_families": k, "fresh_families": n_families - k})``.
+
+    Raises:
+        ValidationError: ``n_families`` below 2.
+        FileNotFoundError: no dataset ``version`` under ``root``.
+    """
+    if isinstance(n_families, bool) or not isinstance(n_families, (int, np.integer)) or n_families < 2:
+        raise ValidationError("n_families", n_families, "an integer ≥ 2")
+    families = load_families(root, version, split)
+    n_split = min(len(families), int(n_families))
+    families = families.take(np.arange(n_split))
+    n_fresh = int(n_families) - n_split
+    if n_fresh:
+        first_id = int(load_families(root, version).family_id.max()) + 1
+        extra = sample_families(n_fresh, np.random.default_rng([int(seed), HELD_OUT_STREAM]), first_id=first_id)
+        families = Families(**{f.name: np.concatenate([getattr(families, f.name), getattr(extra, f.name)])
+                               for f in dataclasses.fields(Families)})
+        log.info("split %r has %d families; %d more drawn fresh from the simulator", split, n_split, n_fresh)
+    return families, {"split_families": n_split, "fresh_families": n_fresh}
+
+
 __all__ = [
-    "LOGGED_MIX", "N_PARAMS", "SPLITS", "family_splits", "generate_datasets", "load_families", "load_split",
-    "sample_schedule_params", "schedule_table",
+    "HELD_OUT_STREAM", "LOGGED_MIX", "N_PARAMS", "SPLITS", "family_splits", "generate_datasets", "held_out_families",
+    "load_families", "load_split", "sample_schedule_params", "schedule_table",
 ]

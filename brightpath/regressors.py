@@ -21,16 +21,18 @@ written as a SavedModel (``export_mlp``) and loaded like any generator SavedMode
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from brightpath.errors import ModelLoadError
-from brightpath.export import atomic_directory_write, read_metadata, write_metadata
+from brightpath.errors import ModelLoadError, ValidationError
 from brightpath.expert import expert_params
+from brightpath.export import atomic_directory_write, read_metadata, write_metadata
 from brightpath.features import N_PROFILE_FEATURES, PROFILE_FEATURES, profile_features
 from brightpath.schedule import N_PARAMS, PARAM_NAMES, params_to_unit
 
@@ -70,36 +72,154 @@ def expert_training_arrays(answers: np.ndarray, child_age: np.ndarray) -> tuple[
 # ---------------------------------------------------------------------------
 
 
+N_JOBS = 2
+"""Cores a forest or boosting fit uses (CI and the reference machine have 2). Fits are
+deterministic for a seed whatever the number of jobs; prediction runs on one thread
+(``generators.RegressorGenerator``)."""
+
+
+@dataclass
+class ImitationConfig:
+    """What every imitation regressor's config holds (the ``imitation`` config group).
+
+    Attributes:
+        cv_folds: k of the shuffled k-fold cross-validation on the training split (≥ 2).
+    """
+
+    cv_folds: int = 5
+
+    def __post_init__(self) -> None:
+        _check_int(self, "cv_folds", 2)
+
+
+@dataclass
+class RandomForestConfig(ImitationConfig):
+    """``rf``: ``sklearn.ensemble.RandomForestRegressor``, natively multi-output (the seed plan's Phase 1).
+
+    Attributes:
+        name: ``"rf"``.
+        n_estimators: trees (≥ 1); R² on the expert parameters stops improving past ~100 (measured).
+        max_depth: deepest a tree grows; None grows until leaves are pure (the rule is
+            deterministic, so there is no noise to smooth).
+        min_samples_leaf: fewest training families per leaf (≥ 1).
+        n_jobs: parallel tree builders (``N_JOBS``).
+    """
+
+    name: str = "rf"
+    n_estimators: int = 200
+    max_depth: int | None = None
+    min_samples_leaf: int = 1
+    n_jobs: int = N_JOBS
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_name(self, "rf")
+        for key in ("n_estimators", "min_samples_leaf", "n_jobs"):
+            _check_int(self, key, 1)
+        if self.max_depth is not None:
+            _check_int(self, "max_depth", 1)
+
+
+@dataclass
+class GradientBoostingConfig(ImitationConfig):
+    """``gbr``: one ``sklearn.ensemble.GradientBoostingRegressor`` per parameter (``MultiOutputRegressor``;
+    the seed plan's Phase 1).
+
+    Attributes:
+        name: ``"gbr"``.
+        n_estimators: boosting stages per parameter (≥ 1).
+        max_depth: depth of each tree (≥ 1); 3 is scikit-learn's default and enough for the rule's steps.
+        learning_rate: shrinkage per stage, in (0, 1].
+        subsample: share of training rows per stage, in (0, 1]; 1.0 is plain (deterministic)
+            gradient boosting.
+        n_jobs: parameters fitted in parallel (``N_JOBS``).
+    """
+
+    name: str = "gbr"
+    n_estimators: int = 300
+    max_depth: int = 3
+    learning_rate: float = 0.1
+    subsample: float = 1.0
+    n_jobs: int = N_JOBS
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_name(self, "gbr")
+        for key in ("n_estimators", "max_depth", "n_jobs"):
+            _check_int(self, key, 1)
+        for key in ("learning_rate", "subsample"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+                raise ValidationError(f"imitation.{key}", value, "a number in (0, 1]")
+
+
+@dataclass
+class KerasMLPConfig(ImitationConfig):
+    """``mlp``: a small ``tf.keras`` MLP (``KerasMLPRegressor``; the seed plan's Phase 2 'Neural
+    Network (MLP)'), exported as a generator SavedModel with the preprocessing in the graph.
+
+    Attributes:
+        name: ``"mlp"``.
+        hidden_units: width of each ReLU hidden layer.
+        epochs: passes over the training families (≥ 1); 150 at batch 64 reaches R² ≥ 0.97
+            (measured, ~10 s on 2 cores).
+        batch_size: families per Adam step (≥ 1).
+        learning_rate: Adam step size (> 0).
+    """
+
+    name: str = "mlp"
+    hidden_units: tuple[int, ...] = (128, 128)
+    epochs: int = 150
+    batch_size: int = 64
+    learning_rate: float = 3e-3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_name(self, "mlp")
+        units = self.hidden_units
+        if isinstance(units, (str, bytes)) or not isinstance(units, (list, tuple)) or not units \
+                or any(isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in units):
+            raise ValidationError("imitation.hidden_units", units, "a non-empty list of positive integers")
+        self.hidden_units = tuple(units)
+        for key in ("epochs", "batch_size"):
+            _check_int(self, key, 1)
+        if isinstance(self.learning_rate, bool) or not isinstance(self.learning_rate, (int, float)) \
+                or not self.learning_rate > 0:
+            raise ValidationError("imitation.learning_rate", self.learning_rate, "a positive number")
+
+
+REGRESSOR_CONFIGS: dict[str, type[ImitationConfig]] = {
+    "rf": RandomForestConfig, "gbr": GradientBoostingConfig, "mlp": KerasMLPConfig,
+}
+"""Regressor kind → its config dataclass (``BASELINE_SOURCES`` order)."""
+
+
+def _check_name(config: Any, expected: str) -> None:
+    if config.name != expected:
+        raise ValidationError("imitation.name", config.name, f"{expected!r} ({type(config).__name__})")
+
+
+def _check_int(config: Any, key: str, lowest: int) -> None:
+    value = getattr(config, key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
+        raise ValidationError(f"imitation.{key}", value, f"an integer ≥ {lowest}")
+
+
 class KerasMLPRegressor:
     """A ``tf.keras`` MLP with a scikit-learn-style ``fit``/``predict``: profile features → unit params.
 
     Args:
-        hidden_units: width of each ReLU hidden layer.
-        epochs: passes over the training rows.
-        batch_size: rows per Adam step.
-        learning_rate: Adam step size.
+        config: its size and training (``KerasMLPConfig``; default: the defaults).
         seed: seeds the weight initialisers and the shuffling (results repeat for a seed on CPU).
     """
 
-    def __init__(
-        self,
-        hidden_units: Sequence[int] = (128, 128),
-        epochs: int = 150,
-        batch_size: int = 64,
-        learning_rate: float = 3e-3,
-        seed: int = 0,
-    ):
-        if not hidden_units or any(int(u) < 1 for u in hidden_units):
-            raise ValueError(f"hidden_units: expected positive layer widths, got {list(hidden_units)!r}")
-        for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-            if int(value) < 1:
-                raise ValueError(f"{name}: expected an integer ≥ 1, got {value!r}")
-        if not learning_rate > 0:
-            raise ValueError(f"learning_rate: expected a positive number, got {learning_rate!r}")
-        self.hidden_units = tuple(int(u) for u in hidden_units)
-        self.epochs = int(epochs)
-        self.batch_size = int(batch_size)
-        self.learning_rate = float(learning_rate)
+    def __init__(self, config: KerasMLPConfig | None = None, seed: int = 0):
+        config = config or KerasMLPConfig()
+        self.config = config
+        self.hidden_units = tuple(int(u) for u in config.hidden_units)
+        self.epochs = int(config.epochs)
+        self.batch_size = int(config.batch_size)
+        self.learning_rate = float(config.learning_rate)
         self.seed = int(seed)
         self.model = None
         self.loss_history: list[float] = []
@@ -121,7 +241,7 @@ class KerasMLPRegressor:
         model.compile(optimizer=tf.keras.optimizers.Adam(self.learning_rate), loss="mse")
         return model
 
-    def fit(self, X: np.ndarray, Y: np.ndarray) -> "KerasMLPRegressor":
+    def fit(self, X: np.ndarray, Y: np.ndarray) -> KerasMLPRegressor:
         """Train from scratch on features ``[n, N_PROFILE_FEATURES]`` and unit targets ``[n, N_PARAMS]``."""
         import tensorflow as tf
 
@@ -150,59 +270,58 @@ class KerasMLPRegressor:
         return self.model(profile_features(answers, child_age, xp=tf_namespace()), training=False)
 
 
-def make_regressor(source: str, hparams: Mapping[str, Any], seed: int):
-    """A fresh, unfitted regressor of kind ``source`` (``BASELINE_SOURCES``).
+def regressor_config(source: str, values: Mapping[str, Any] | None = None) -> ImitationConfig:
+    """The config of regressor kind ``source``: its dataclass defaults updated with ``values``.
 
-    Args:
-        hparams: rf — ``n_estimators``, ``max_depth`` (None = grow fully), ``min_samples_leaf``,
-            ``n_jobs``; gbr — ``n_estimators``, ``max_depth``, ``learning_rate``, ``subsample``,
-            ``n_jobs`` (parameters fitted in parallel); mlp — ``KerasMLPRegressor``'s arguments.
-            Missing keys take the defaults below; unknown keys are an error.
-        seed: the estimator's ``random_state`` (or the MLP's seed).
+    Raises:
+        ValidationError: an unknown kind, an unknown key or a bad value, named ``imitation.<key>``.
     """
-    defaults: dict[str, dict[str, Any]] = {
-        "rf": {"n_estimators": 200, "max_depth": None, "min_samples_leaf": 1, "n_jobs": 1},
-        "gbr": {"n_estimators": 300, "max_depth": 3, "learning_rate": 0.1, "subsample": 1.0, "n_jobs": 1},
-        "mlp": {"hidden_units": (128, 128), "epochs": 150, "batch_size": 64, "learning_rate": 3e-3},
-    }
-    if source not in defaults:
-        raise ValueError(f"baseline: expected one of {', '.join(BASELINE_SOURCES)}, got {source!r}")
-    unknown = sorted(set(hparams) - set(defaults[source]))
+    if source not in REGRESSOR_CONFIGS:
+        raise ValidationError("imitation.name", source, f"one of {', '.join(BASELINE_SOURCES)}")
+    cls = REGRESSOR_CONFIGS[source]
+    known = [f.name for f in dataclasses.fields(cls)]
+    values = dict(values or {})
+    unknown = sorted(set(values) - set(known))
     if unknown:
-        raise ValueError(f"baseline.{unknown[0]}: not a hyper-parameter of {source!r}; "
-                         f"expected some of {', '.join(sorted(defaults[source]))}")
-    hp = {**defaults[source], **dict(hparams)}
-    if source == "rf":
+        raise ValidationError(f"imitation.{unknown[0]}", values[unknown[0]],
+                              f"a hyper-parameter of {source!r}: {', '.join(known)}")
+    return cls(**{"name": source, **values})
+
+
+def build_regressor(config: ImitationConfig, seed: int):
+    """A fresh, unfitted regressor for ``config``; ``seed`` is its ``random_state`` (or the MLP's seed)."""
+    if isinstance(config, RandomForestConfig):
         from sklearn.ensemble import RandomForestRegressor
 
-        return RandomForestRegressor(
-            n_estimators=int(hp["n_estimators"]),
-            max_depth=None if hp["max_depth"] is None else int(hp["max_depth"]),
-            min_samples_leaf=int(hp["min_samples_leaf"]),
-            n_jobs=int(hp["n_jobs"]),
-            random_state=seed,
-        )
-    if source == "gbr":
+        return RandomForestRegressor(n_estimators=config.n_estimators, max_depth=config.max_depth,
+                                     min_samples_leaf=config.min_samples_leaf, n_jobs=config.n_jobs,
+                                     random_state=seed)
+    if isinstance(config, GradientBoostingConfig):
         from sklearn.ensemble import GradientBoostingRegressor
         from sklearn.multioutput import MultiOutputRegressor
 
         return MultiOutputRegressor(
-            GradientBoostingRegressor(
-                n_estimators=int(hp["n_estimators"]),
-                max_depth=int(hp["max_depth"]),
-                learning_rate=float(hp["learning_rate"]),
-                subsample=float(hp["subsample"]),
-                random_state=seed,
-            ),
-            n_jobs=int(hp["n_jobs"]),
+            GradientBoostingRegressor(n_estimators=config.n_estimators, max_depth=config.max_depth,
+                                      learning_rate=float(config.learning_rate),
+                                      subsample=float(config.subsample), random_state=seed),
+            n_jobs=config.n_jobs,
         )
-    return KerasMLPRegressor(
-        hidden_units=tuple(hp["hidden_units"]),
-        epochs=int(hp["epochs"]),
-        batch_size=int(hp["batch_size"]),
-        learning_rate=float(hp["learning_rate"]),
-        seed=seed,
-    )
+    if isinstance(config, KerasMLPConfig):
+        return KerasMLPRegressor(config, seed=seed)
+    raise TypeError(f"config: expected one of {', '.join(c.__name__ for c in REGRESSOR_CONFIGS.values())}, "
+                    f"got {type(config).__name__}")
+
+
+def make_regressor(source: str, hparams: Mapping[str, Any] | None, seed: int):
+    """``build_regressor(regressor_config(source, hparams), seed)``: a fresh regressor from a mapping.
+
+    Args:
+        source: ``"rf"``, ``"gbr"`` or ``"mlp"``.
+        hparams: fields of its config dataclass to change (``RandomForestConfig``,
+            ``GradientBoostingConfig``, ``KerasMLPConfig``); the rest keep their defaults.
+        seed: the estimator's ``random_state`` (or the MLP's seed).
+    """
+    return build_regressor(regressor_config(source, hparams), seed)
 
 
 # ---------------------------------------------------------------------------
@@ -422,7 +541,8 @@ def export_mlp(
 
 
 __all__ = [
-    "BASELINE_SOURCES", "CONSTANT_TARGET_VARIANCE", "CrossValidation", "KerasMLPRegressor", "LoadedBaseline",
-    "MODEL_FILE", "RegressionScores", "cross_validate", "expert_training_arrays", "export_mlp", "load_baseline",
-    "make_regressor", "regression_scores", "save_baseline",
+    "BASELINE_SOURCES", "CONSTANT_TARGET_VARIANCE", "CrossValidation", "GradientBoostingConfig", "ImitationConfig",
+    "KerasMLPConfig", "KerasMLPRegressor", "LoadedBaseline", "MODEL_FILE", "N_JOBS", "REGRESSOR_CONFIGS",
+    "RandomForestConfig", "RegressionScores", "build_regressor", "cross_validate", "expert_training_arrays",
+    "export_mlp", "load_baseline", "make_regressor", "regression_scores", "regressor_config", "save_baseline",
 ]

@@ -33,8 +33,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -61,9 +62,11 @@ def export_reward_model(
     Args:
         model: the Keras model of ``models.build_attention_model`` (normalisation included).
         preprocessing_state: the ``Preprocessing`` it was trained with, recorded in the metadata.
-        directory: destination, e.g. ``<model_dir>/reward``; replaced only once the export is complete.
+        directory: destination, e.g. a new version directory of ``brightpath.registry.publish``;
+            replaced only once the export is complete.
         model_version: a version string (the MLflow run id).
-        metadata: extra JSON-able entries for ``brightpath_model.json``; ``target_calibration``
+        metadata: extra JSON-able entries for ``brightpath_model.json`` (training runs add the run
+            id, data version, seed and ``created_at``); ``target_calibration``
             (``FeedbackCalibration.to_dict()``) lets ``evaluate_schedule`` read feedback as training did.
 
     Returns:
@@ -86,6 +89,7 @@ def export_reward_model(
     module.serve = serve
     info = {
         "kind": MODEL_KIND,
+        "source": "attention",
         "model_version": model_version,
         "signature": SIGNATURE_DOC,
         "inputs": {name: {"dtype": "float32", "shape": [None if d is None else int(d) for d in specs[name].shape]}
