@@ -9,10 +9,13 @@ takes the deterministic actor mean, and maps it to schedule parameters
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Mapping
-
+# isort: off
 import brightpath  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow loads)
+# isort: on
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
 import tensorflow as tf
 from tf_agents.policies import policy_saver
 from tf_agents.trajectories import time_step as ts

@@ -14,16 +14,16 @@ The agent normalises observations before they reach either network.
 """
 from __future__ import annotations
 
+# isort: off
+import brightpath  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow loads)
+# isort: on
 import functools
 import math
-from dataclasses import dataclass
-from typing import Sequence
 
-import brightpath  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow loads)
 import tensorflow as tf
 from tf_agents.networks import actor_distribution_network, normal_projection_network, value_network
 
-MODELS: tuple[str, ...] = ("mlp", "transformer")
+from agents.config import MODELS, EncoderConfig, NetworkConfig
 
 
 class FeatureTokenEncoder(tf.keras.layers.Layer):
@@ -88,44 +88,6 @@ class FeatureTokenEncoder(tf.keras.layers.Layer):
                 "num_heads": self.num_heads, "ff_dim": self.ff_dim, "num_layers": self.num_layers}
 
 
-@dataclass(frozen=True)
-class NetworkConfig:
-    """What ``build_networks`` needs; mirrors ``configs/model/*.yaml``.
-
-    Attributes:
-        name: ``"mlp"`` or ``"transformer"``.
-        actor_fc_layers, value_fc_layers: widths of the fully connected layers (after
-            the encoder for the transformer).
-        d_model, num_heads, ff_dim, num_layers: ``FeatureTokenEncoder`` (transformer only).
-        init_action_std: the policy's initial standard deviation per action dimension,
-            in action units (the action box is [-1, 1]); state-independent, learned.
-        init_means_output_factor: scale of the mean layer's initial weights; small keeps
-            the initial policy near the middle of the box.
-        jit_compile: compile the PPO update step with XLA (``agents.ppo.PPOLearner``); it
-            pays for the transformer's many small ops, not for the MLP's few.
-    """
-
-    name: str = "mlp"
-    actor_fc_layers: Sequence[int] = (64, 64)
-    value_fc_layers: Sequence[int] = (64, 64)
-    d_model: int = 32
-    num_heads: int = 4
-    ff_dim: int = 64
-    num_layers: int = 1
-    init_action_std: float = 0.3
-    init_means_output_factor: float = 0.1
-    jit_compile: bool = False
-
-    def __post_init__(self) -> None:
-        if self.name not in MODELS:
-            raise ValueError(f"model.name: expected one of {MODELS}, got {self.name!r}")
-        if self.init_action_std <= 0:
-            raise ValueError(f"model.init_action_std: expected > 0, got {self.init_action_std}")
-        if self.name == "transformer" and self.d_model % self.num_heads:
-            raise ValueError(f"model.d_model: expected a multiple of model.num_heads={self.num_heads}, "
-                             f"got {self.d_model}")
-
-
 def build_networks(observation_spec, action_spec, config: NetworkConfig):
     """``(actor_net, value_net)`` for the observation and action specs (TF-Agents tensor specs).
 
@@ -138,7 +100,8 @@ def build_networks(observation_spec, action_spec, config: NetworkConfig):
     def encoder():
         if config.name == "mlp":
             return None
-        return FeatureTokenEncoder(num_features, config.d_model, config.num_heads, config.ff_dim, config.num_layers)
+        size = config.encoder
+        return FeatureTokenEncoder(num_features, size.d_model, size.num_heads, size.ff_dim, size.num_layers)
 
     projection = functools.partial(
         normal_projection_network.NormalProjectionNetwork,
@@ -161,3 +124,6 @@ def build_networks(observation_spec, action_spec, config: NetworkConfig):
 
 def _softplus_inverse(y: float) -> float:
     return float(y + math.log(-math.expm1(-y)))
+
+
+__all__ = ["MODELS", "EncoderConfig", "FeatureTokenEncoder", "NetworkConfig", "build_networks"]

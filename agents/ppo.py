@@ -25,11 +25,12 @@ Randomness (action noise, minibatch order) comes from one ``tf.random.Generator`
 """
 from __future__ import annotations
 
+# isort: off
+import brightpath  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow loads)
+# isort: on
 import time
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import brightpath  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow loads)
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
@@ -38,61 +39,17 @@ from tf_agents.trajectories import policy_step, trajectory
 from tf_agents.trajectories import time_step as ts
 from tf_agents.utils import common
 
+from agents.config import PPOConfig, ReferenceKLConfig
+from brightpath.errors import ValidationError
 
-@dataclass(frozen=True)
-class PPOConfig:
-    """PPO hyper-parameters; mirrors ``configs/agent/ppo.yaml`` (provenance there).
 
-    Attributes:
-        learning_rate: Adam step size (> 0); the initial one when annealed.
-        anneal_learning_rate: decay the step size linearly to 0 over ``num_iterations``
-            (Schulman et al. 2017's Atari setting; cleanrl's ``anneal_lr``).
-        num_iterations: collect-and-update iterations of the whole run (≥ 1).
-        num_epochs: passes over each collected batch (≥ 1).
-        minibatch_size: decisions per gradient step; must divide the batch (``num_envs``).
-        importance_ratio_clipping: ε of the clipped surrogate, in (0, 1).
-        lambda_value: GAE λ in [0, 1].
-        discount_factor: γ in [0, 1].
-        entropy_regularization: entropy bonus coefficient ≥ 0.
-        value_pred_loss_coef: weight of the value loss ≥ 0.
-        normalize_observations: running mean/variance normalisation of observations.
-        normalize_rewards: scale rewards by their running standard deviation.
-        gradient_clipping: global-norm clip (> 0), or 0 for none.
-        value_clipping: clip of value-prediction changes (> 0), or 0 for none.
-    """
-
-    learning_rate: float = 3e-4
-    anneal_learning_rate: bool = False
-    num_iterations: int = 200
-    num_epochs: int = 4
-    minibatch_size: int = 256
-    importance_ratio_clipping: float = 0.2
-    lambda_value: float = 0.95
-    discount_factor: float = 0.99
-    entropy_regularization: float = 0.0
-    value_pred_loss_coef: float = 0.5
-    normalize_observations: bool = True
-    normalize_rewards: bool = True
-    gradient_clipping: float = 0.5
-    value_clipping: float = 0.0
-
-    def __post_init__(self) -> None:
-        checks = {
-            "learning_rate": self.learning_rate > 0,
-            "num_iterations": self.num_iterations >= 1,
-            "num_epochs": self.num_epochs >= 1,
-            "minibatch_size": self.minibatch_size >= 1,
-            "importance_ratio_clipping": 0 < self.importance_ratio_clipping < 1,
-            "lambda_value": 0 <= self.lambda_value <= 1,
-            "discount_factor": 0 <= self.discount_factor <= 1,
-            "entropy_regularization": self.entropy_regularization >= 0,
-            "value_pred_loss_coef": self.value_pred_loss_coef >= 0,
-            "gradient_clipping": self.gradient_clipping >= 0,
-            "value_clipping": self.value_clipping >= 0,
-        }
-        bad = [f"agent.{name}={getattr(self, name)!r}" for name, ok in checks.items() if not ok]
-        if bad:
-            raise ValueError("invalid PPO hyper-parameters (see configs/agent/ppo.yaml for ranges): " + ", ".join(bad))
+def learning_rate_schedule(config: PPOConfig, batch_size: int):
+    """Adam's step size: ``config.learning_rate``, or with ``anneal_learning_rate`` a linear decay to 0
+    over every gradient step of the run (``num_iterations × num_epochs × batch_size / minibatch_size``)."""
+    if not config.anneal_learning_rate:
+        return config.learning_rate
+    total_steps = config.num_iterations * config.num_epochs * (batch_size // config.minibatch_size)
+    return tf.keras.optimizers.schedules.PolynomialDecay(config.learning_rate, total_steps, 0.0)
 
 
 def make_agent(time_step_spec, action_spec, actor_net, value_net, config: PPOConfig, *, batch_size: int,
@@ -108,17 +65,12 @@ def make_agent(time_step_spec, action_spec, actor_net, value_net, config: PPOCon
             learning rate spans.
     """
     if batch_size % config.minibatch_size:
-        raise ValueError(f"agent.minibatch_size: expected a divisor of env.num_envs={batch_size}, "
-                         f"got {config.minibatch_size}")
-    learning_rate = config.learning_rate
-    if config.anneal_learning_rate:
-        # The optimiser's own step counter drives the decay, so a restored checkpoint resumes it.
-        total_steps = config.num_iterations * config.num_epochs * (batch_size // config.minibatch_size)
-        learning_rate = tf.keras.optimizers.schedules.PolynomialDecay(config.learning_rate, total_steps, 0.0)
+        raise ValidationError("minibatch_size", config.minibatch_size, f"a divisor of the batch size {batch_size}")
+    # A decaying step size is driven by the optimiser's own step counter, so a restored checkpoint resumes it.
     agent = ppo_clip_agent.PPOClipAgent(
         time_step_spec,
         action_spec,
-        optimizer=tf.keras.optimizers.Adam(learning_rate=learning_rate, epsilon=1e-5),
+        optimizer=tf.keras.optimizers.Adam(learning_rate=learning_rate_schedule(config, batch_size), epsilon=1e-5),
         actor_net=actor_net,
         value_net=value_net,
         greedy_eval=True,
@@ -146,14 +98,57 @@ class Collected(NamedTuple):
     """One collected batch.
 
     Attributes:
-        experience: ``Trajectory`` ``[num_envs, 2]`` (decision, boundary).
-        reward: float32 ``[num_envs]`` the environment's reward for each decision.
-        info: the environment's step ``info`` (``true_satisfaction`` etc., arrays ``[num_envs]``).
+        experience: ``Trajectory`` ``[batch, time]``; for the one-step collector ``[num_envs, 2]``
+            (decision, boundary).
+        reward: float32 ``[n_episodes]`` the environment's return of each episode the batch
+            completed (for one-step episodes, the reward of each decision).
+        info: the environment's ``info`` at those episodes' ends (``true_satisfaction``,
+            ``proxy_satisfaction``, …: arrays ``[n_episodes]``).
     """
 
     experience: trajectory.Trajectory
     reward: np.ndarray
     info: dict[str, Any]
+
+    @property
+    def env_steps(self) -> int:
+        """Environment steps (decisions) in the batch: its non-boundary steps."""
+        return int(np.sum(~self.experience.is_boundary().numpy()))
+
+    def metrics(self) -> dict[str, float]:
+        """``charts/episodic_return`` (mean return of the completed episodes) and, where the
+        environment reports them (CONTRACTS §5), ``charts/true_satisfaction`` (the simulator's
+        hidden score of the same weeks, evaluation only) and ``charts/proxy_true_gap``
+        (the reward model's satisfaction minus the truth)."""
+        out = {"charts/episodic_return": float(np.mean(self.reward))}
+        if "true_satisfaction" in self.info:
+            true = float(np.mean(self.info["true_satisfaction"]))
+            out["charts/true_satisfaction"] = true
+            if "proxy_satisfaction" in self.info:
+                out["charts/proxy_true_gap"] = float(np.mean(self.info["proxy_satisfaction"])) - true
+        return out
+
+
+class Advantages(NamedTuple):
+    """GAE estimates for a batch, from the value network as it is before the update.
+
+    Attributes:
+        values: float32 ``[n]`` V(s) of every non-boundary step (normalised-reward units).
+        returns: float32 ``[n]`` the TD(λ) returns the value network is trained towards.
+        advantages: float32 ``[n]`` returns − values.
+    """
+
+    values: np.ndarray
+    returns: np.ndarray
+    advantages: np.ndarray
+
+    @property
+    def explained_variance(self) -> float:
+        """``1 − Var(returns − values) / Var(returns)``: 1 for a perfect value function, 0 for one
+        that predicts the mean, negative for worse (cleanrl's ``losses/explained_variance``);
+        NaN when the returns do not vary."""
+        variance = float(np.var(self.returns))
+        return float("nan") if variance == 0 else 1.0 - float(np.var(self.returns - self.values)) / variance
 
 
 class PPOLearner:
@@ -175,6 +170,7 @@ class PPOLearner:
         self._sample = tf.function(self._sample_impl, autograph=False)
         self._diagnostics = tf.function(self._diagnostics_impl, autograph=False)
         self._greedy = tf.function(self._greedy_impl, autograph=False)
+        self._estimate = tf.function(self._estimate_impl, autograph=False)
 
     def _sample_impl(self, time_step, seed):
         step = self.agent.collect_policy.distribution(time_step)
@@ -196,6 +192,33 @@ class PPOLearner:
         experience = tf.nest.map_structure(lambda a, b: tf.stack([a, b], axis=1), decision, boundary)
         return Collected(experience, next_time_step.reward.numpy(), tf_env.pyenv.get_info())
 
+    def advantages(self, experience: trajectory.Trajectory) -> Advantages:
+        """GAE advantages and TD(λ) returns of ``experience`` with the current value network.
+
+        The same computation ``PPOAgent`` runs at the start of each ``update`` minibatch (reward
+        normalisation included; TF-Agents' ``compute_value_and_advantage_in_train``), made before
+        any gradient step: what PPO's advantage step sees, and what the explained variance of
+        the value function is measured on. It changes nothing (no normaliser update, no RNG).
+        """
+        values, returns, advantages, valid = (x.numpy() for x in self._estimate(experience))
+        return Advantages(values[valid], returns[valid], advantages[valid])
+
+    def _estimate_impl(self, experience):
+        policy = self.agent.collect_policy
+        values, _ = policy.apply_value_network(experience.observation, experience.step_type,
+                                               value_state=policy.get_initial_value_state(
+                                                   tf.shape(experience.step_type)[0]),
+                                               training=False)
+        _, _, next_time_steps = trajectory.to_transition(experience)
+        returns, advantages = self.agent.compute_return_and_advantage(next_time_steps, values)
+        valid = ~experience.is_boundary()[:, :-1]
+        return values[:, :-1], returns, advantages, valid
+
+    def learning_rate(self, batch_size: int) -> float:
+        """Adam's step size for the next gradient step, ``batch_size`` decisions per update."""
+        schedule = learning_rate_schedule(self.config, batch_size)
+        return float(schedule(self.agent.train_step_counter) if callable(schedule) else schedule)
+
     def update(self, experience: trajectory.Trajectory) -> dict[str, float]:
         """``num_epochs`` passes of minibatch PPO steps over ``experience``; then the normalisers.
 
@@ -203,20 +226,22 @@ class PPOLearner:
             ``losses/policy``, ``losses/value``, ``losses/entropy`` (mean entropy of the
             updated policy, nats, summed over action dimensions), ``losses/approx_kl``
             (mean KL from the collecting to the updated policy), ``losses/clip_fraction``,
-            ``charts/action_std`` (mean policy standard deviation, action units) and
+            ``charts/action_std`` (mean policy standard deviation, action units),
+            ``charts/learning_rate`` (Adam's step size at the update's first gradient step) and
             ``perf/update_seconds``.
         """
         started = time.perf_counter()
         batch = int(experience.reward.shape[0])
         size = self.config.minibatch_size
         if batch % size:
-            raise ValueError(f"agent.minibatch_size: expected a divisor of the batch size {batch}, got {size}")
+            raise ValidationError("minibatch_size", size, f"a divisor of the batch size {batch}")
+        learning_rate = self.learning_rate(batch)
         policy_losses, value_losses, clip_fractions = [], [], []
         for _ in range(self.config.num_epochs):
             order = tf.argsort(self.rng.uniform([batch]))
             for start in range(0, batch, size):
                 index = order[start:start + size]
-                loss = self._train(tf.nest.map_structure(lambda x: tf.gather(x, index), experience))
+                loss = self._train(tf.nest.map_structure(lambda x, index=index: tf.gather(x, index), experience))
                 policy_losses.append(float(loss.extra.policy_gradient_loss))
                 value_losses.append(float(loss.extra.value_estimation_loss))
                 clip_fractions.append(float(loss.extra.clip_fraction))
@@ -231,6 +256,7 @@ class PPOLearner:
             "losses/approx_kl": kl,
             "losses/clip_fraction": float(np.mean(clip_fractions)),
             "charts/action_std": std,
+            "charts/learning_rate": learning_rate,
             "perf/update_seconds": time.perf_counter() - started,
         }
 
@@ -255,3 +281,8 @@ class PPOLearner:
 
     def _greedy_impl(self, time_step):
         return self.agent.policy.action(time_step).action
+
+
+__all__ = [
+    "Advantages", "Collected", "PPOConfig", "PPOLearner", "ReferenceKLConfig", "learning_rate_schedule", "make_agent",
+]
