@@ -4,9 +4,11 @@
     python -m experiments.train +exp=ppo model=transformer seed=3
     python -m experiments.train -m +exp=ppo model=mlp,transformer seed=0,1,2
 
-Each job: validate the config (unknown keys and wrong types fail here, before any
-work), import the task module named by ``task``, seed every RNG from ``seed``, open the
-MLflow run, run the task, log its final metrics under ``final/``, print a summary.
+Each job: Hydra composes the config against the schemas of ``experiments.schemas`` (unknown
+keys and wrong types fail there), ``config_check.load_run`` turns it into typed objects and
+checks ranges and the task (before any work), then the task module named by ``task`` is
+imported, every RNG seeded from ``seed``, the MLflow run opened, the task run, its final
+metrics logged under ``final/`` and a summary printed.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import hydra
 from omegaconf import DictConfig
 
 from brightpath.reproducibility import seed_everything
-from experiments import config_check, tasks, tracking
+from experiments import config_check, schemas, tasks, tracking
 
 log = logging.getLogger(__name__)
 
@@ -26,22 +28,22 @@ log = logging.getLogger(__name__)
 def run(cfg: DictConfig) -> dict[str, float]:
     """Run one job from a composed config (no ``hydra`` section) and return its final metrics.
 
-    Inside a Hydra job (the CLI, or tests that set ``HydraConfig``) the overrides are
-    type-checked and multirun jobs are grouped under their sweep's parent MLflow run.
+    Inside a Hydra job (the CLI, or tests that set ``HydraConfig``) multirun jobs are grouped
+    under their sweep's parent MLflow run.
 
     Raises:
         experiments.config_check.ConfigError: the config is invalid; nothing has run.
     """
-    config_check.validate(cfg)
-    task = tasks.load(cfg.task)
-    seed_everything(int(cfg.seed), with_tensorflow=bool(getattr(task, "USES_TENSORFLOW", False)))
-    resume_id = tracking.find_run_to_resume(cfg) if cfg.resume else None
+    config = config_check.load_run(cfg)
+    task = tasks.load(config.task)
+    seed_everything(config.seed, with_tensorflow=bool(getattr(task, "USES_TENSORFLOW", False)))
+    resume_id = tracking.find_run_to_resume(config) if config.resume else None
 
-    with tracking.start_run(cfg, run_id=resume_id) as tracker:
-        returned = task.run(cfg, tracker)
-        metrics = _final_metrics(cfg.task, returned)
+    with tracking.start_run(config, run_id=resume_id) as tracker:
+        returned = task.run(config, tracker)
+        metrics = _final_metrics(config.task, returned)
         tracker.log_metrics({f"final/{name}": value for name, value in metrics.items()})
-    _print_summary(cfg, tracker, metrics)
+    _print_summary(config, tracker, metrics)
     return metrics
 
 
@@ -83,10 +85,10 @@ def _final_metrics(task_name: str, returned: object) -> dict[str, float]:
     return metrics
 
 
-def _print_summary(cfg: DictConfig, tracker: tracking.Tracker, metrics: Mapping[str, float]) -> None:
-    where = f"MLflow run {tracker.run_id} in experiment {cfg.logger.experiment_name!r}" if tracker.enabled \
+def _print_summary(config: schemas.RunConfig, tracker: tracking.Tracker, metrics: Mapping[str, float]) -> None:
+    where = f"MLflow run {tracker.run_id} in experiment {config.logger['experiment_name']!r}" if tracker.enabled \
         else "MLflow logging off"
-    lines = [f"{cfg.run_name} (task {cfg.task}, seed {cfg.seed}) done; {where}"]
+    lines = [f"{config.run_name} (task {config.task}, seed {config.seed}) done; {where}"]
     width = max((len(name) for name in metrics), default=0)
     lines += [f"  {name:<{width}}  {value:.6g}" for name, value in sorted(metrics.items())]
     print("\n".join(lines))

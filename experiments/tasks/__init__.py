@@ -1,21 +1,24 @@
-"""Experiment tasks: one module per value of ``cfg.task``, run by ``experiments.train``.
+"""Experiment tasks: one module per value of ``task``, run by ``experiments.train``.
 
 Each module exposes::
 
-    run(cfg: omegaconf.DictConfig, tracker: experiments.tracking.Tracker) -> dict[str, float]
+    run(config: experiments.schemas.RunConfig, tracker: experiments.tracking.Tracker) -> dict[str, float]
+    CONFIG_GROUPS: tuple[str, ...]     the config groups it reads (checked before the run starts)
+    check(config) -> None              optional: what only this task can check, before any work
 
-It does the work (train, evaluate, export, generate data), logs per-step metrics,
-plots and artifacts through ``tracker``, and returns its final metrics (namespaced
-names such as ``eval/true_satisfaction``); the entry point logs those again under
-``final/`` and hands one to a sweeper when ``optimize_metric`` names it.
+``run`` turns the config into objects (through ``experiments.artifacts`` for datasets, models
+and generators), calls the library, logs per-step metrics, plots and artifacts through
+``tracker``, and returns its final metrics (namespaced names such as
+``eval/true_satisfaction``); the entry point logs those again under ``final/`` and hands one
+to a sweeper when ``optimize_metric`` names it. Tasks never import each other or an entry point.
 
-The entry point validates the config, imports the task module, then seeds every RNG
-from ``cfg.seed``. A task that uses TensorFlow should import it at module level or set
-``USES_TENSORFLOW = True`` so TensorFlow is seeded too; the data task does neither
-and stays TensorFlow-free.
+The entry point checks the config, imports the task module, then seeds every RNG from
+``config.seed``. A task that uses TensorFlow should import it at module level or set
+``USES_TENSORFLOW = True`` so TensorFlow is seeded too; the data task does neither and stays
+TensorFlow-free.
 
-To add a task: create ``experiments/tasks/<name>.py`` with ``run`` and a
-``configs/exp/<name>.yaml`` that sets ``task: <name>``.
+To add a task: create ``experiments/tasks/<name>.py`` with ``run`` and ``CONFIG_GROUPS``, and a
+``configs/exp/<name>.yaml`` that sets ``task: <name>`` and selects those groups.
 """
 from __future__ import annotations
 

@@ -2,13 +2,13 @@
 
     python -m experiments.train +exp=results [results.n_families=1000 seed=0]
 
-Rows (``results.rows``): the expert rule, the RF, GBR and Keras MLP baselines, PPO-MLP,
-PPO-Transformer and the oracle, all planning for the same held-out families
-(``experiments.evaluate.held_out_families``). A row whose model is not available is shown as
+Rows (``results.rows``): the expert rule, the RF, GBR and Keras MLP imitation regressors,
+PPO-MLP, PPO-Transformer and the oracle, all planning for the same held-out families
+(``experiments.artifacts.held_out_families``). A row whose model is not available is shown as
 "not trained yet" — never filled in — and the table still renders. Models come from
 ``results.models.<row>`` when set, else the default location (``<paths.model_dir>/baselines/``),
-else the latest FINISHED MLflow run (task ``baseline`` with ``baseline.name``, task ``ppo``
-with ``model.name``; its generator artifact is downloaded).
+else the latest FINISHED MLflow run (task ``imitation`` with ``imitation.name``, task ``ppo``
+with ``model.name``; its generator artifact is downloaded): ``experiments.artifacts`` decides.
 
 Columns, each from ``brightpath.evaluation.evaluate_generator``:
 
@@ -19,7 +19,8 @@ Columns, each from ``brightpath.evaluation.evaluate_generator``:
 * invalid-schedule rate: Schedule JSON failing ``schedule.json_to_layout`` or the coverage
   checks (a subject with no time, coverage below ``results.min_coverage``);
 * inference time per family: the batched ``params`` call over all families / n, in ms
-  (after a warm-up call; the only column that varies between identical runs).
+  (after a warm-up call; the oracle's is its search's, cached or not; the only column that
+  varies between identical runs).
 
 A second table compares each row with the expert rule (paired t-test, bootstrap CI); a third
 gives mean true satisfaction by grade band. Written to ``<paths.reports_dir>/results.md``,
@@ -33,22 +34,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
 
+from experiments import artifacts
+from experiments.schemas import RESULT_ROWS, RunConfig
 from experiments.tracking import Tracker
 
 log = logging.getLogger(__name__)
 
-ROW_LABELS: dict[str, str] = {
-    "expert": "expert rule",
-    "rf": "RF",
-    "gbr": "GBR",
-    "mlp": "Keras MLP",
-    "ppo_mlp": "PPO-MLP",
-    "ppo_transformer": "PPO-Transformer",
-    "oracle": "oracle",
-}
-"""Row key → label, in the table's order."""
+CONFIG_GROUPS = ("data", "results")
+
+ROW_LABELS: dict[str, str] = dict(zip(RESULT_ROWS, (
+    "expert rule", "RF", "GBR", "Keras MLP", "PPO-MLP", "PPO-Transformer", "oracle")))
+"""Row key (``experiments.schemas.RESULT_ROWS``) → label, in the table's order."""
 NOT_TRAINED = "not trained yet"
 CSV_COLUMNS: tuple[str, ...] = (
     "row", "label", "status", "n_families", "true_satisfaction", "true_ci_low", "true_ci_high", "pct_of_oracle",
@@ -69,35 +66,29 @@ class Row:
     evaluation: Any = None
 
 
-def run(cfg: DictConfig, tracker: Tracker) -> dict[str, float]:
+def run(config: RunConfig, tracker: Tracker) -> dict[str, float]:
     """Evaluate every row on the same families; write and log the table; return its headline numbers."""
-    from brightpath.evaluation import evaluate_generator
-    from experiments.evaluate import held_out_families
-
-    rc = cfg.results
-    unknown = [key for key in rc.rows if key not in ROW_LABELS]
-    if unknown:
-        raise ValueError(f"results.rows: unknown row {unknown[0]!r}; expected some of {', '.join(ROW_LABELS)}")
-    seed = int(cfg.seed)
-    families, info = held_out_families(cfg, int(rc.n_families), split=str(rc.split), seed=seed)
+    spec = config.results
+    seed = config.seed
+    families, info = artifacts.held_out_families(config, spec.n_families, split=spec.split, seed=seed)
     tracker.log_params({f"results.families.{k}": v for k, v in info.items()})
-    scorer = _scorer(cfg) if rc.proxy else None
+    scorer = artifacts.reward_model(config, tracker, None) if spec.proxy else None
 
     rows = []
-    for key in rc.rows:
-        row = _resolve(key, cfg, families)
+    for key in spec.rows:
+        row = _resolve(key, config, families)
         if row.generator is not None:
             log.info("evaluating %s (%s) on %d families", row.label, row.origin, len(families))
-            row.evaluation = evaluate_generator(row.generator, families, scorer=scorer,
-                                                min_coverage=float(rc.min_coverage))
+            row.evaluation = artifacts.evaluate(row.generator, families, scorer=scorer,
+                                                min_coverage=spec.min_coverage)
         rows.append(row)
 
-    table = _table(rows, families, seed=seed, n_bootstrap=int(rc.n_bootstrap))
-    reports = Path(cfg.paths.reports_dir)
+    table = _table(rows, families, seed=seed, n_bootstrap=spec.n_bootstrap)
+    reports = Path(config.paths.reports_dir)
     reports.mkdir(parents=True, exist_ok=True)
     csv_path, md_path, png_path = reports / "results.csv", reports / "results.md", reports / "results_distributions.png"
     table.to_csv(csv_path, index=False, float_format="%.6g")
-    md_path.write_text(_markdown(table, rows, families, info, cfg, scorer is not None))
+    md_path.write_text(_markdown(table, rows, families, info, config, scorer is not None))
     fig = _distribution_figure(rows)
     fig.savefig(png_path, dpi=120, bbox_inches="tight")
     for path in (csv_path, md_path):
@@ -118,39 +109,29 @@ def run(cfg: DictConfig, tracker: Tracker) -> dict[str, float]:
     return {k: v for k, v in metrics.items() if k.endswith("/true_satisfaction") or k == "results/n_families"}
 
 
-def _scorer(cfg: DictConfig):
-    """The reward model's scorer; ``ensure_reward_model`` trains and exports one first if there is none."""
-    from brightpath.reward.scoring import RewardScorer
-    from experiments.tasks.reward import ensure_reward_model
-
-    return RewardScorer(ensure_reward_model(cfg))
-
-
-def _resolve(key: str, cfg: DictConfig, families) -> Row:
+def _resolve(key: str, config: RunConfig, families) -> Row:
     """The row with its generator, or with the reason it has none."""
     from brightpath.errors import ModelLoadError
-    from brightpath.generators import BASELINES_SUBDIR, ExpertGenerator, OracleGenerator
-    from experiments.evaluate import RUN_LOOKUP, latest_run_generator, resolve_generator
+    from brightpath.generators import BASELINES_SUBDIR
 
     label = ROW_LABELS[key]
-    if key == "expert":
-        return Row(key, label, "ok", ExpertGenerator(), "rule")
-    if key == "oracle":
-        search = OmegaConf.to_container(cfg.results.oracle, resolve=True)
-        return Row(key, label, "ok", OracleGenerator(families, seed=int(cfg.seed), **search), "hidden-truth search")
-    configured = cfg.results.models.get(key)
+    spec = config.results
+    resolve = lambda source: artifacts.generator(config, source, families, seed=config.seed,  # noqa: E731
+                                                 oracle_config=spec.oracle, name=key)
     try:
+        if key in ("expert", "oracle"):
+            return Row(key, label, "ok", resolve(key), "rule" if key == "expert" else "hidden-truth search")
+        configured = spec.models.get(key)
         if configured:
-            return Row(key, label, "ok", resolve_generator(str(configured), cfg, families, name=key), str(configured))
-        default_dir = Path(cfg.paths.model_dir) / BASELINES_SUBDIR / key
+            return Row(key, label, "ok", resolve(configured), configured)
+        default_dir = Path(config.paths.model_dir) / BASELINES_SUBDIR / key
         if key in ("rf", "gbr", "mlp") and default_dir.exists():
-            return Row(key, label, "ok", resolve_generator(str(default_dir), cfg, families, name=key), str(default_dir))
-        task, params = RUN_LOOKUP[key]
-        found = latest_run_generator(cfg, task, params)
+            return Row(key, label, "ok", resolve(str(default_dir)), str(default_dir))
+        found = artifacts.latest_run_generator(config, key)
         if found is None:
             return Row(key, label, NOT_TRAINED)
         run_id, directory = found
-        return Row(key, label, "ok", resolve_generator(str(directory), cfg, families, name=key), f"runs:/{run_id}")
+        return Row(key, label, "ok", resolve(str(directory)), f"runs:/{run_id}")
     except ModelLoadError as exc:
         log.warning("%s: model unusable: %s", label, exc)
         return Row(key, label, f"model unusable: {exc.reason}")
@@ -196,17 +177,17 @@ def _fmt(value: float, spec: str, missing: str = "n/a") -> str:
     return missing if value is None or not np.isfinite(value) else format(value, spec)
 
 
-def _markdown(table, rows: list[Row], families, info: dict, cfg: DictConfig, proxy: bool) -> str:
+def _markdown(table, rows: list[Row], families, info: dict, config: RunConfig, proxy: bool) -> str:
     from brightpath.child import GRADE_BANDS
 
-    rc = cfg.results
-    source = f"{info['split_families']} families of the {rc.split} split (data {cfg.data.version})"
+    rc = config.results
+    source = f"{info['split_families']} families of the {rc.split} split (data {config.data.version})"
     if info["fresh_families"]:
         source += f" + {info['fresh_families']} fresh simulated families"
     lines = [
         "# Results: which generator writes the best schedules",
         "",
-        f"{len(families)} held-out families: {source}; seed {cfg.seed}. "
+        f"{len(families)} held-out families: {source}; seed {config.seed}. "
         f"True satisfaction is the family simulator's hidden score (0–1); the reward-model score is the "
         f"learned proxy{'' if proxy else ' (not available in this run)'}. CIs: bootstrap 95 % "
         f"({rc.n_bootstrap} resamples). Invalid: Schedule JSON failing validation, a subject with no time, "

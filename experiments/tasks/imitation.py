@@ -1,9 +1,11 @@
-"""Task ``baseline``: train a regressor generator that imitates the expert rule (``+exp=baseline``).
+"""Task ``imitation``: train a regressor generator that imitates the expert rule (``+exp=baseline``).
 
-    python -m experiments.train +exp=baseline baseline=rf|gbr|mlp
+    python -m experiments.train +exp=baseline [imitation=rf|gbr|mlp]
 
-Reads the dataset (``<paths.data_dir>``, version ``data.version``; generated first if it
-is missing), then, in the order a reader of the seed plan expects:
+The experiment keeps the seed plan's name (``+exp=baseline``, CONTRACTS §4); the task and its
+config group say what the regressors do: imitate the rule. Reads the dataset
+(``<paths.data_dir>``, version ``data.version``; generated first if it is missing), then, in
+the order a reader of the seed plan expects:
 
 1. features and targets: profile features → the expert's parameters in unit scale
    (``regressors.expert_training_arrays``), one row per family of each split;
@@ -22,62 +24,55 @@ shuffling from ``seed``.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from pathlib import Path
 
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
 
-from experiments.tasks.data import ensure_dataset
+from experiments import artifacts
+from experiments.schemas import RunConfig
 from experiments.tracking import Tracker
 
 log = logging.getLogger(__name__)
 
-_NOT_HYPERPARAMETERS = ("name", "cv_folds")
+CONFIG_GROUPS = ("data", "imitation")
 
 
-def hyperparameters(cfg: DictConfig) -> dict:
-    """The ``baseline`` group minus its name and ``cv_folds``: the regressor's keyword arguments."""
-    node = OmegaConf.to_container(cfg.baseline, resolve=True)
-    return {k: v for k, v in node.items() if k not in _NOT_HYPERPARAMETERS}
-
-
-def run(cfg: DictConfig, tracker: Tracker) -> dict[str, float]:
-    """Train, cross-validate, score and export ``cfg.baseline``; return its final metrics."""
+def run(config: RunConfig, tracker: Tracker) -> dict[str, float]:
+    """Train, cross-validate, score and export ``config.imitation``; return its final metrics."""
     from brightpath.datasets import load_families
     from brightpath.evaluation import evaluate_generator
     from brightpath.generators import BASELINES_SUBDIR, ExpertGenerator, RegressorGenerator
     from brightpath.regressors import (
+        build_regressor,
         cross_validate,
         expert_training_arrays,
         export_mlp,
-        make_regressor,
         regression_scores,
         save_baseline,
     )
 
-    source = str(cfg.baseline.name)
-    seed = int(cfg.seed)
-    hparams = hyperparameters(cfg)
-    make_regressor(source, hparams, seed)  # fail on a bad name or key before reading any data
-    root = ensure_dataset(cfg)
-    version = str(cfg.data.version)
+    regressor = config.imitation
+    source = regressor.name
+    seed = config.seed
+    root = artifacts.dataset(config)
+    version = config.data.version
     families = {split: load_families(root, version, split) for split in ("train", "val", "test")}
     arrays = {split: expert_training_arrays(f.answers, f.child_age) for split, f in families.items()}
     X, Y = arrays["train"]
-    tracker.log_params({"baseline.n_train_families": len(X), "baseline.n_test_families": len(arrays["test"][0])})
+    tracker.log_params({"imitation.n_train_families": len(X), "imitation.n_test_families": len(arrays["test"][0])})
 
     started = time.perf_counter()
-    cv = cross_validate(lambda: make_regressor(source, hparams, seed), X, Y,
-                        n_splits=int(cfg.baseline.cv_folds), seed=seed)
+    cv = cross_validate(lambda: build_regressor(regressor, seed), X, Y, n_splits=regressor.cv_folds, seed=seed)
     for fold, scores in enumerate(cv.folds):
         tracker.log_metrics({"cv/fold_r2": scores.mean_r2, "cv/fold_mse": scores.mean_mse}, step=fold)
     metrics = cv.scores.as_metrics("cv")
     cv_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
-    model = make_regressor(source, hparams, seed).fit(X, Y)
+    model = build_regressor(regressor, seed).fit(X, Y)
     fit_seconds = time.perf_counter() - started
     for epoch, loss in enumerate(getattr(model, "loss_history", [])):
         tracker.log_metrics({"losses/mse": loss}, step=epoch)
@@ -85,7 +80,7 @@ def run(cfg: DictConfig, tracker: Tracker) -> dict[str, float]:
         Xs, Ys = arrays[split]
         metrics.update(regression_scores(Ys, model.predict(Xs)).as_metrics(split))
 
-    version_tag = tracker.run_id or f"{cfg.run_name}-local"
+    version_tag = artifacts.model_version(config, tracker)
     generator = RegressorGenerator(model, name=source, model_version=version_tag)
     test_families = families["test"]
     learned = evaluate_generator(generator, test_families)
@@ -101,16 +96,16 @@ def run(cfg: DictConfig, tracker: Tracker) -> dict[str, float]:
     tracker.log_metrics(metrics)
     _log_prediction_plot(tracker, source, arrays["test"][1], model.predict(arrays["test"][0]))
 
-    directory = Path(cfg.paths.model_dir) / BASELINES_SUBDIR / source
-    metadata = {"run_name": str(cfg.run_name), "seed": seed, "data_version": version,
-                "hyperparameters": hparams, "cv_r2": metrics["cv/r2"], "test_r2": metrics["test/r2"]}
+    directory = Path(config.paths.model_dir) / BASELINES_SUBDIR / source
+    metadata = artifacts.model_metadata(config, tracker, hyperparameters=dataclasses.asdict(regressor),
+                                        cv_r2=metrics["cv/r2"], test_r2=metrics["test/r2"])
     if source == "mlp":
         export_mlp(model, directory, model_version=version_tag, metadata=metadata)
     else:
         save_baseline(model, directory, source=source, model_version=version_tag, metadata=metadata)
     tracker.log_artifacts(directory, "model")
-    tracker.set_tags({"baseline": source, "model_dir": str(directory)})
-    log.info("%s baseline: cv R² %.4f, test R² %.4f, true satisfaction %.4f (expert %.4f); exported to %s",
+    tracker.set_tags({"imitation": source, "model_dir": str(directory)})
+    log.info("%s imitation regressor: cv R² %.4f, test R² %.4f, true satisfaction %.4f (expert %.4f); exported to %s",
              source, metrics["cv/r2"], metrics["test/r2"], metrics["eval/true_satisfaction"],
              metrics["eval/expert_true_satisfaction"], directory)
     return {key: metrics[key] for key in (
@@ -135,6 +130,6 @@ def _log_prediction_plot(tracker: Tracker, source: str, expected: np.ndarray, pr
         ax.set_xlabel("expert (unit scale)")
         ax.set_ylabel(f"{source} (unit scale)")
     axes[-1].axis("off")
-    fig.suptitle(f"{source} baseline vs the expert rule on the test families")
+    fig.suptitle(f"{source} imitation of the expert rule on the test families")
     fig.tight_layout()
-    tracker.log_figure(fig, "baseline/predicted_vs_expert.png")
+    tracker.log_figure(fig, "imitation/predicted_vs_expert.png")
