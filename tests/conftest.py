@@ -6,6 +6,8 @@ Fixtures:
         with an MLflow store at ``sqlite:///<tmp_home>/mlflow.db``.
     run_experiment: ``run_experiment(overrides, tmp_home) -> dict[str, float]`` composes
         ``configs/train.yaml`` with ``overrides`` and runs ``experiments.train.run``.
+    compose_config: ``compose_config(config_name, overrides) -> DictConfig`` for ``tmp_home``.
+    mlflow_store: ``MlflowStore`` of ``tmp_home``: its runs, metric histories and artifacts.
 """
 from __future__ import annotations
 
@@ -118,6 +120,63 @@ def _run_experiment(
 def run_experiment() -> Callable[..., dict[str, float]]:
     """``run_experiment(overrides, tmp_home, *, sweep_dir=None, job_num=0) -> final metrics``."""
     return _run_experiment
+
+
+def _compose(config_name: str, overrides: Sequence[str], home: Path):
+    """``configs/<config_name>.yaml`` composed with ``overrides`` (no ``hydra`` section), its files
+    and MLflow store in ``home``."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from omegaconf import open_dict
+
+    import experiments.schemas  # noqa: F401  (registers the schemas the configs extend)
+
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = hydra_compose(config_name=config_name,
+                            overrides=[*overrides, f"paths.root={home}", f"logger.tracking_uri={tracking_uri(home)}"])
+    with open_dict(cfg):
+        cfg.pop("hydra", None)
+    return cfg
+
+
+@pytest.fixture
+def compose_config(tmp_home: Path) -> Callable[..., object]:
+    """``compose_config(config_name, overrides) -> DictConfig`` with ``tmp_home``'s paths and MLflow store."""
+    return lambda config_name, overrides: _compose(config_name, overrides, tmp_home)
+
+
+class MlflowStore:
+    """The MLflow store of a ``tmp_home``, read back for assertions."""
+
+    def __init__(self, home: Path) -> None:
+        from mlflow.tracking import MlflowClient
+
+        self.client = MlflowClient(tracking_uri=tracking_uri(home))
+
+    def runs(self, filter_string: str = "") -> list:
+        """Runs of experiment ``brightpath`` matching ``filter_string``, oldest first."""
+        experiment = self.client.get_experiment_by_name("brightpath")
+        if experiment is None:
+            return []
+        return self.client.search_runs([experiment.experiment_id], filter_string=filter_string,
+                                       order_by=["attributes.start_time ASC"])
+
+    def history(self, run_id: str, key: str) -> list[tuple[int, float]]:
+        """``(step, value)`` of every logged value of metric ``key``, by step."""
+        return sorted((m.step, m.value) for m in self.client.get_metric_history(run_id, key))
+
+    def artifacts(self, run_id: str, path: str = "") -> set[str]:
+        """Paths of every artifact file of the run under ``path``."""
+        found: set[str] = set()
+        for item in self.client.list_artifacts(run_id, path or None):
+            found |= self.artifacts(run_id, item.path) if item.is_dir else {item.path}
+        return found
+
+
+@pytest.fixture
+def mlflow_store(tmp_home: Path) -> MlflowStore:
+    """``MlflowStore`` of ``tmp_home``."""
+    return MlflowStore(tmp_home)
 
 
 # --- real services (Redis, PostgreSQL, an MLflow tracking server) ------------------------------

@@ -1,5 +1,6 @@
-"""End to end on tiny data: ``+exp=baseline``, the results table (reproducible for a seed, missing
-models shown as such, models found through MLflow), and the ``experiments.evaluate`` A/B command."""
+"""End to end on tiny data: ``+exp=baseline`` (the imitation regressors), the results table
+(reproducible for a seed, missing models shown as such, models found through MLflow), and the
+``experiments.evaluate`` A/B command."""
 from __future__ import annotations
 
 import json
@@ -17,19 +18,12 @@ from brightpath.schedule import PARAM_NAMES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TINY_DATA = ["data.n_families=160", "data.schedules_per_family=2"]
-TINY_RF = ["+exp=baseline", "baseline=rf", "baseline.n_estimators=30", "baseline.cv_folds=3", *TINY_DATA]
+TINY_RF = ["+exp=baseline", "imitation=rf", "imitation.n_estimators=30", "imitation.cv_folds=3", *TINY_DATA]
 TINY_RESULTS = [
     "+exp=results", "results.n_families=48", "results.proxy=false", "results.n_bootstrap=200",
     "results.oracle.n_random=32", "results.oracle.n_rounds=1", "results.oracle.n_local=8", *TINY_DATA,
 ]
-
-
-def _mlflow_runs(home: Path, task: str):
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=f"sqlite:///{home}/mlflow.db")
-    experiment = client.get_experiment_by_name("brightpath")
-    return client, client.search_runs([experiment.experiment_id], filter_string=f"tags.task = '{task}'")
+TINY_AB = [*TINY_DATA, "n_families=40", "n_bootstrap=200", "min_segment_size=5"]
 
 
 def _stable(csv: Path) -> pd.DataFrame:
@@ -38,15 +32,15 @@ def _stable(csv: Path) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-def test_baseline_then_results_table_end_to_end(tmp_home, run_experiment):
+def test_baseline_then_results_table_end_to_end(tmp_home, run_experiment, mlflow_store):
     metrics = run_experiment(TINY_RF, tmp_home)
     assert metrics["cv/r2"] > 0.7 and metrics["test/r2"] > 0.7
     assert metrics["eval/invalid_rate"] == 0.0
     model_dir = tmp_home / "models" / "baselines" / "rf"
     assert (model_dir / "model.joblib").is_file()
-    client, runs = _mlflow_runs(tmp_home, "baseline")
-    (run,) = runs
-    assert run.info.run_name == "baseline-rf-s0"
+    client = mlflow_store.client
+    (run,) = mlflow_store.runs("tags.task = 'imitation'")
+    assert run.info.run_name == "imitation-rf-s0" and run.data.params["imitation.n_estimators"] == "30"
     logged = run.data.metrics
     assert {f"cv/mse_{p}" for p in PARAM_NAMES} <= set(logged)
     assert {f"cv/r2_{p}" for p in PARAM_NAMES if p != "break_duration_minutes"} <= set(logged)
@@ -72,7 +66,7 @@ def test_baseline_then_results_table_end_to_end(tmp_home, run_experiment):
     assert "| GBR | not trained yet |" in markdown and "| PPO-MLP | not trained yet |" in markdown
     assert "## Against the expert rule" in markdown and "K-2" in markdown
     assert (reports / "results_distributions.png").stat().st_size > 10_000
-    client, (results_run,) = _mlflow_runs(tmp_home, "results")
+    (results_run,) = mlflow_store.runs("tags.task = 'results'")
     artifacts = {a.path for a in client.list_artifacts(results_run.info.run_id, "reports")}
     assert {"reports/results.md", "reports/results.csv"} <= artifacts
     assert "results/oracle/pct_of_oracle" in results_run.data.metrics
@@ -116,7 +110,7 @@ class _FakeRewardModel:
 def test_results_table_reports_the_reward_model_and_its_gap(tmp_home, run_experiment, monkeypatch):
     from experiments.tasks import results
 
-    monkeypatch.setattr(results, "_scorer", lambda cfg: _FakeRewardModel())
+    monkeypatch.setattr(results.artifacts, "reward_model", lambda config, tracker, uri: _FakeRewardModel())
     overrides = [o for o in TINY_RESULTS if o != "results.proxy=false"]
     run_experiment([*overrides, "results.rows=[expert,oracle,ppo_transformer]"], tmp_home)
     table = pd.read_csv(tmp_home / "reports" / "results.csv").set_index("row")
@@ -127,20 +121,10 @@ def test_results_table_reports_the_reward_model_and_its_gap(tmp_home, run_experi
         assert 0.0 < table.loc[row, "proxy_satisfaction"] <= 1.0
 
 
-def _evaluate_cfg(home: Path, *overrides: str):
-    from hydra import compose, initialize_config_dir
-
-    with initialize_config_dir(config_dir=str(REPO_ROOT / "configs"), version_base="1.3"):
-        return compose(config_name="evaluate", overrides=[
-            f"paths.root={home}", f"logger.tracking_uri=sqlite:///{home}/mlflow.db", *TINY_DATA,
-            "n_families=40", "n_bootstrap=200", "min_segment_size=5", *overrides,
-        ])
-
-
-def test_a_generator_against_itself_is_no_difference_not_a_crash(tmp_home):
+def test_a_generator_against_itself_is_no_difference_not_a_crash(tmp_home, compose_config):
     from experiments import evaluate
 
-    report = evaluate.run(_evaluate_cfg(tmp_home, "a=expert", "b=expert", "proxy=true"))
+    report = evaluate.run(compose_config("evaluate", [*TINY_AB, "a=expert", "b=expert", "proxy=true"]))
     assert report["proxy"] is None  # no reward model trained in this home: proxy skipped, not invented
     gold = report["gold"]
     assert gold["p_value"] == 1.0 and gold["winner"] is None and gold["mean_difference"] == 0.0
@@ -149,18 +133,28 @@ def test_a_generator_against_itself_is_no_difference_not_a_crash(tmp_home):
     assert all(row["winner"] is None for row in report["segments"])
 
 
-def test_unpaired_evaluation_splits_the_families_and_runs_welch(tmp_home):
+def test_unpaired_evaluation_splits_the_families_and_runs_welch(tmp_home, compose_config):
     from experiments import evaluate
 
-    cfg = _evaluate_cfg(tmp_home, "a=expert", "b=oracle", "paired=false", "proxy=false", "oracle.n_random=32",
-                        "oracle.n_rounds=1", "oracle.n_local=8")
+    cfg = compose_config("evaluate", [*TINY_AB, "a=expert", "b=oracle", "paired=false", "proxy=false",
+                                      "oracle.n_random=32", "oracle.n_rounds=1", "oracle.n_local=8"])
     report = evaluate.run(cfg)
     assert report["gold"]["test"] == "Welch's t-test"
     assert report["gold"]["n_a"] + report["gold"]["n_b"] == 40 and report["segments"] == []
 
 
+def test_a_failed_evaluation_leaves_a_failed_run(tmp_home, compose_config, mlflow_store):
+    from brightpath.errors import ModelLoadError
+    from experiments import evaluate
+
+    with pytest.raises(ModelLoadError, match="no-model-here"):
+        evaluate.run(compose_config("evaluate", [*TINY_AB, "a=expert", f"b={tmp_home / 'no-model-here'}"]))
+    (run,) = mlflow_store.runs("tags.task = 'evaluate'")
+    assert run.info.status == "FAILED" and run.data.params["a"] == "expert"
+
+
 @pytest.mark.slow
-def test_evaluate_command_line_prints_the_seed_report_and_writes_json(tmp_home):
+def test_evaluate_command_line_prints_the_seed_report_and_writes_json(tmp_home, mlflow_store):
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "BRIGHTPATH_HOME": str(tmp_home)}
     env.pop("MLFLOW_TRACKING_URI", None)
     common = [f"paths.root={tmp_home}", f"logger.tracking_uri=sqlite:///{tmp_home}/mlflow.db", *TINY_DATA,
@@ -174,9 +168,9 @@ def test_evaluate_command_line_prints_the_seed_report_and_writes_json(tmp_home):
     assert "age_band" in done.stdout
     report = json.loads((tmp_home / "reports" / "ab_expert_vs_oracle.json").read_text())
     assert report["gold"]["winner_name"] == "oracle" and report["families"]["n"] == 40
-    _, runs = _mlflow_runs(tmp_home, "evaluate")
-    assert runs[0].data.metrics["ab/significant"] == 1.0
+    (run,) = mlflow_store.runs("tags.task = 'evaluate'")
+    assert run.data.metrics["ab/significant"] == 1.0 and run.info.status == "FINISHED"
 
     bad = subprocess.run([sys.executable, "-m", "experiments.evaluate", "n_families=many", *common[:2]],
                          cwd=tmp_home, env=env, capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2 and "n_families" in bad.stderr
+    assert bad.returncode != 0 and "n_families=many" in bad.stderr and "Traceback" not in bad.stderr

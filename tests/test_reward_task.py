@@ -1,5 +1,6 @@
-"""The reward experiment end to end (``+exp=reward``), ``ensure_reward_model`` for the PPO task, and
-``brightpath.inference.evaluate_schedule`` (CONTRACTS §3) on an exported reward model."""
+"""The reward experiment end to end (``+exp=reward``), the reward model a run resolves (trained now,
+as a child run, when there is none), and ``brightpath.inference.evaluate_schedule`` (CONTRACTS §3) on
+an exported reward model."""
 from __future__ import annotations
 
 import copy
@@ -26,64 +27,36 @@ TINY = {
 }
 TIMING = ("train/seconds", "perf/")
 USER_DATA = {**{f"q{i}": 1 + i % 5 for i in range(1, 26)}, "child_age": 9}
-
-
-def _client(home: Path):
-    from mlflow.tracking import MlflowClient
-
-    return MlflowClient(tracking_uri=f"sqlite:///{home}/mlflow.db")
-
-
-def _runs(home: Path):
-    client = _client(home)
-    return client.search_runs([client.get_experiment_by_name("brightpath").experiment_id],
-                              order_by=["attributes.start_time ASC"])
-
-
-def _artifacts(home: Path, run_id: str, path: str = "") -> set[str]:
-    client = _client(home)
-    found = set()
-    for item in client.list_artifacts(run_id, path):
-        found |= _artifacts(home, run_id, item.path) if item.is_dir else {item.path}
-    return found
-
-
-def _compose(home: Path, overrides: list[str]):
-    from hydra import compose, initialize_config_dir
-    from omegaconf import open_dict
-
-    with initialize_config_dir(config_dir=str(REPO_ROOT / "configs"), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=[*overrides, f"paths.root={home}",
-                                                      f"logger.tracking_uri=sqlite:///{home}/mlflow.db"])
-    with open_dict(cfg):
-        cfg.pop("hydra", None)
-    return cfg
+COMMON_METADATA = ("kind", "source", "model_version", "run_id", "data_version", "seed", "created_at")
+"""What every saved model's brightpath_model.json records."""
 
 
 # --- +exp=reward --------------------------------------------------------------------------
 
-def test_attention_run_logs_curves_metrics_plots_and_model_and_is_reproducible(tmp_home, run_experiment):
+def test_attention_run_logs_curves_metrics_plots_and_model_and_is_reproducible(tmp_home, run_experiment,
+                                                                              mlflow_store):
     metrics = run_experiment(["+exp=reward", *TINY_DATA, *TINY["attention"]], tmp_home)
     for name in ("test/spearman_true_satisfaction", "offdist/spearman_true_satisfaction", "test/mse_observed",
                  "test/r2_observed", "test/pearson_true_satisfaction", "test/pearson_observed_satisfaction",
                  "offdist/spearman_observed_engagement", "train/seconds"):
         assert np.isfinite(metrics[name]), name
 
-    (run,) = _runs(tmp_home)
+    (run,) = mlflow_store.runs()
     assert run.info.run_name == "reward-attention-s0"
-    client = _client(tmp_home)
-    curve = client.get_metric_history(run.info.run_id, "reward/val_loss")
-    assert [m.step for m in curve] == list(range(1, int(metrics["train/epochs"]) + 1))
+    curve = mlflow_store.history(run.info.run_id, "reward/val_loss")
+    assert [step for step, _ in curve] == list(range(1, int(metrics["train/epochs"]) + 1))
     assert run.data.metrics["final/test/spearman_true_satisfaction"] == metrics["test/spearman_true_satisfaction"]
     assert run.data.params["reward_model.name"] == "attention"
-    artifacts = _artifacts(tmp_home, run.info.run_id)
+    artifacts = mlflow_store.artifacts(run.info.run_id)
     assert {"plots/test_calibration.png", "plots/test_residuals.png", "plots/offdist_calibration.png",
             "plots/offdist_residuals.png", "model/saved_model.pb", "model/brightpath_model.json",
             "config.yaml", "reward/target_calibration.json"} <= artifacts
 
     exported = json.loads((tmp_home / "models" / "reward" / "brightpath_model.json").read_text())
     assert exported["model_version"] == run.info.run_id and exported["kind"] == "reward"
+    assert set(COMMON_METADATA) <= set(exported) and exported["source"] == "attention"
     assert set(exported["target_calibration"]) == {"satisfaction", "engagement", "effectiveness"}
+    assert (tmp_home / "models" / "reward").resolve() == tmp_home / "models" / "versions" / "reward" / "1"
 
     again = run_experiment(["+exp=reward", *TINY_DATA, *TINY["attention"]], tmp_home)
     stable = {k: v for k, v in metrics.items() if not k.startswith(TIMING)}
@@ -91,44 +64,55 @@ def test_attention_run_logs_curves_metrics_plots_and_model_and_is_reproducible(t
 
 
 @pytest.mark.parametrize("name", ["gbr", "mlp"])
-def test_baseline_runs_save_a_joblib_model(name, tmp_home, run_experiment):
-    import joblib
+def test_baseline_runs_save_a_model_directory_that_loads_back(name, tmp_home, run_experiment, mlflow_store):
+    from brightpath.export import read_metadata
+    from brightpath.reward.baselines import load_reward_baseline
 
     metrics = run_experiment(["+exp=reward", *TINY_DATA, *TINY[name]], tmp_home)
     assert np.isfinite(metrics["offdist/spearman_true_satisfaction"])
-    (run,) = _runs(tmp_home)
+    (run,) = mlflow_store.runs()
     assert run.info.run_name == f"reward-{name}-s0"
-    assert f"model/{name}.joblib" in _artifacts(tmp_home, run.info.run_id)
-    saved = joblib.load(tmp_home / "models" / "reward_baselines" / f"{name}.joblib")
-    assert saved["model"].name == name and saved["model_version"] == run.info.run_id
-    assert not (tmp_home / "models" / "reward").exists()  # only the attention model is the stable reward model
+    assert {"model/model.joblib", "model/brightpath_model.json"} <= mlflow_store.artifacts(run.info.run_id)
+    directory = tmp_home / "models" / "reward_baselines" / name
+    assert load_reward_baseline(directory).name == name
+    metadata = read_metadata(directory)
+    assert set(COMMON_METADATA) <= set(metadata) and metadata["model_version"] == run.info.run_id
+    assert not (tmp_home / "models" / "reward").exists()  # only the attention model is the served reward model
+    (directory / "model.joblib").write_bytes(b"garbage")
+    with pytest.raises(ModelLoadError, match="corrupt"):
+        load_reward_baseline(directory)
 
 
 def test_a_bad_model_setting_fails_before_any_data_is_generated(tmp_home, run_experiment):
-    with pytest.raises(ValidationError, match="reward_model.dropout"):
+    from experiments.config_check import ConfigError
+
+    with pytest.raises(ConfigError, match=r"reward_model\.dropout: expected a rate in \[0, 1\), got 1\.5"):
         run_experiment(["+exp=reward", *TINY_DATA, "reward_model.dropout=1.5"], tmp_home)
     assert not (tmp_home / "data").exists()
 
 
-def test_ensure_reward_model_trains_once_in_a_run_nested_under_the_callers(tmp_home):
-    import mlflow
+def test_a_run_trains_its_reward_model_once_in_a_child_run(tmp_home, mlflow_store, compose_config):
+    from brightpath.reward.scoring import RewardScorer
+    from experiments import artifacts, config_check, tracking
 
-    from experiments.tasks.reward import ensure_reward_model
-
-    cfg = _compose(tmp_home, ["+exp=ppo", *TINY_DATA, *TINY["attention"]])
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_home}/mlflow.db")
-    mlflow.set_experiment("brightpath")
-    with mlflow.start_run(run_name="caller") as parent:
-        directory = ensure_reward_model(cfg)
-        assert ensure_reward_model(cfg) == directory  # usable now: no second training
-        assert mlflow.active_run().info.run_id == parent.info.run_id
-    assert directory == tmp_home / "models" / "reward" and (directory / "saved_model.pb").is_file()
-    runs = {run.info.run_name: run for run in _runs(tmp_home)}
-    assert set(runs) == {"caller", "reward-attention-s0"}
+    config = config_check.load_run(compose_config("train", ["+exp=ppo", *TINY_DATA, *TINY["attention"]]))
+    with tracking.start_run(config) as caller:
+        trained = artifacts.reward_model(config, caller, None)
+        reused = artifacts.reward_model(config, caller, None)  # the champion now: no second training
+    assert isinstance(trained, RewardScorer) and reused.model_dir == trained.model_dir
+    assert trained.model_dir == tmp_home / "models" / "versions" / "reward" / "1"
+    runs = {run.info.run_name: run for run in mlflow_store.runs()}
+    assert set(runs) == {"ppo-mlp-s0", "reward-attention-s0"}
     child = runs["reward-attention-s0"]
-    assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    assert child.data.tags["mlflow.parentRunId"] == caller.run_id
     assert child.data.tags["task"] == "reward" and child.data.params["task"] == "reward"
     assert "test/spearman_true_satisfaction" in child.data.metrics
+    assert not any(key.startswith(("agent.", "model.", "env.")) for key in child.data.params)
+
+    given = artifacts.reward_model(config, caller, f"runs:/{child.info.run_id}")  # as a run URI
+    assert given.model_version == trained.model_version
+    with pytest.raises(ModelLoadError):
+        artifacts.reward_model(config, caller, str(tmp_home / "no-model-here"))
 
 
 # --- evaluate_schedule --------------------------------------------------------------------
@@ -136,10 +120,8 @@ def test_ensure_reward_model_trains_once_in_a_run_nested_under_the_callers(tmp_h
 @pytest.fixture(scope="module")
 def reward_dir(tmp_path_factory) -> Path:
     """A tiny attention reward model exported with a fitted feedback calibration."""
-    from omegaconf import OmegaConf
-
     from brightpath.reward.evaluation import simulated_set
-    from brightpath.reward.models import model_config
+    from brightpath.reward.models import AttentionConfig
     from brightpath.reward.scoring import export_reward_model
     from brightpath.reward.targets import fit_calibration
     from brightpath.reward.training import train_reward_model
@@ -147,9 +129,8 @@ def reward_dir(tmp_path_factory) -> Path:
 
     rng = np.random.default_rng(0)
     train, val = (simulated_set(sample_families(n, rng), rng, per_family=3, mix="logged") for n in (40, 10))
-    values = OmegaConf.to_container(OmegaConf.load(REPO_ROOT / "configs" / "reward_model" / "attention.yaml"))
-    settings = {**values, "d_model": 8, "ff_dim": 8, "head_units": [16], "max_epochs": 2, "batch_size": 32}
-    trained = train_reward_model(model_config("attention", settings), train, val, seed=0)
+    config = AttentionConfig(d_model=8, ff_dim=8, head_units=(16,), max_epochs=2, batch_size=32)
+    trained = train_reward_model(config, train, val, seed=0)
     calibration = fit_calibration({"likert_satisfaction": [1, 2, 3, 4, 5] * 20, "stars": [1, 2, 3, 4, 5] * 20})
     root = tmp_path_factory.mktemp("models")
     export_reward_model(trained.model, trained.preprocessing, root / "reward", model_version="tiny-1",
