@@ -22,8 +22,9 @@ unexpected warning from the same libraries still shows:
   a warnings filter on its files and message (``scripts/bootstrap.sh`` also pre-compiles it).
 * gym's "Gym has been unmaintained since 2022 …" notice (3 lines; TF-Agents imports gym): the
   notice is dropped from ``gym_notices`` before gym loads.
-* MLflow's INFO "Creating initial MLflow database tables…" and "Updating database tables": a
-  filter on the ``mlflow.store.db.utils`` logger.
+* MLflow's INFO "Creating initial MLflow database tables…" and "Updating database tables" (a new
+  ``mlflow.db``), and "Experiment with name '…' does not exist. Creating a new experiment.":
+  filters on the ``mlflow.store.db.utils`` and ``mlflow.tracking.fluent`` loggers.
 
 Level 3 also hides TensorFlow's C++ ERROR lines (on a CPU-only machine the only one is the
 cuInit failure); errors that matter reach Python as exceptions. ``TF_CPP_MIN_LOG_LEVEL=0`` in
@@ -69,6 +70,7 @@ _LOGGER_NOISE: dict[str, str] = {
     "absl": r"is not a valid tf\.function parameter name\. Sanitizing to",
     "tensorflow": r"^Assets written to: ",
     "mlflow.store.db.utils": r"^(Creating initial MLflow database tables|Updating database tables)",
+    "mlflow.tracking.fluent": r"^Experiment with name '.*' does not exist\. Creating a new experiment\.$",
 }
 """Logger name → the messages of it that are noise (regular expression, ``re.search``)."""
 
@@ -99,9 +101,8 @@ def quiet_third_party() -> None:
         module=r"tensorflow\.python\.saved_model\.nested_structure_coder",
     )
     _drop_gym_notice()
-    if "tensorflow" in sys.modules:
-        _filter_loggers()
-    else:
+    _filter_loggers()  # absl's waits for absl.logging, which TensorFlow imports: again after that import
+    if "tensorflow" not in sys.modules:
         sys.meta_path.insert(0, _QuietTensorFlowImport())
 
 

@@ -70,6 +70,10 @@ with console._native_stderr_filtered():
     os.write(2, b"I0000 00:00:1795622873.763203   27922 port.cc:153] oneDNN custom operations are on.\n")
     os.write(2, b"a native line that means something\n")
 
+logging.getLogger("mlflow.store.db.utils").info("Creating initial MLflow database tables...")  # before TF loads
+logging.getLogger("mlflow.tracking.fluent").info("Experiment with name 'x' does not exist. Creating a new experiment.")
+logging.getLogger("mlflow.tracking.fluent").info("an MLflow record that is not noise")
+
 import tensorflow as tf                          # its native load lines: dropped
 tf.constant(1.0) + 1.0                           # cuInit on a CPU machine: an ERROR line below level 3
 import gym                                       # its "unmaintained" notice: dropped
@@ -78,7 +82,6 @@ tf.get_logger().info("a TensorFlow record that is not noise")
 from absl import logging as absl_logging
 absl_logging.warning("`0/reward` is not a valid tf.function parameter name. Sanitizing to `arg_0_reward`.")
 absl_logging.warning("an absl warning that is not noise")
-logging.getLogger("mlflow.store.db.utils").info("Creating initial MLflow database tables...")
 print("done", file=sys.stderr)
 """
 
@@ -104,6 +107,7 @@ def test_quiet_third_party_silences_only_the_known_messages(tmp_path):
     assert err.count("Encoding a StructuredValue") == 1 and "mine.py" in err
     assert "a native line that means something" in err
     assert "a TensorFlow record that is not noise" in err and "an absl warning that is not noise" in err
+    assert "an MLflow record that is not noise" in err
     for silenced in (
         "Assets written to",
         "is not a valid tf.function parameter name",
@@ -112,6 +116,7 @@ def test_quiet_third_party_silences_only_the_known_messages(tmp_path):
         "cuda",
         "Gym has been unmaintained",
         "Creating initial MLflow",
+        "does not exist. Creating a new experiment",
     ):
         assert silenced not in err
     assert err.rstrip().endswith("done")
