@@ -4,7 +4,7 @@ Times ``RewardScorer.score_layouts`` from a ready ``LayoutBatch`` (what the envi
 encoding, summary features and the SavedModel calls, one per chunk of length-sorted
 schedules. The schedules mix logged-like weeks and off-distribution ones (what PPO visits).
 Uses ``<model_dir>/reward`` when it holds a usable model, else exports the attention model
-with the shipped architecture (``configs/reward_model/attention.yaml``) trained for one epoch
+at its default size (``brightpath.reward.models.AttentionConfig``) trained for one epoch
 on a small simulated set: speed depends on the architecture, not on the weights.
 """
 
@@ -80,8 +80,8 @@ def _schedules(n_families: int, per_family: int, seed: int):
 
 
 def tiny_reward_model(directory: Path) -> Path:
-    from omegaconf import OmegaConf
-
+    """Export the attention reward model at its default size (``AttentionConfig()``, what ``+exp=ppo``
+    trains) after one epoch on 200 simulated families: scoring speed depends on the size, not the weights."""
     from brightpath.reward.evaluation import simulated_set
     from brightpath.reward.models import model_config
     from brightpath.reward.scoring import export_reward_model
@@ -91,10 +91,7 @@ def tiny_reward_model(directory: Path) -> Path:
     log.info("no reward model in the model directory; exporting one trained for one epoch")
     rng = np.random.default_rng(1)
     train, val = (simulated_set(sample_families(n, rng), rng, per_family=4, mix="logged") for n in (200, 50))
-    settings = OmegaConf.to_container(
-        OmegaConf.load(Path(__file__).resolve().parents[2] / "configs" / "reward_model" / "attention.yaml")
-    )
-    trained = train_reward_model(model_config("attention", {**settings, "max_epochs": 1}), train, val, seed=0)
+    trained = train_reward_model(model_config("attention", {"max_epochs": 1}), train, val, seed=0)
     return export_reward_model(trained.model, trained.preprocessing, directory, model_version="benchmark-tiny")
 
 
