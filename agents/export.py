@@ -1,4 +1,5 @@
-"""Export a trained PPO policy as the backend's generator SavedModel (CONTRACTS §6) and as a TF-Agents policy.
+"""Export a trained PPO policy as the backend's generator SavedModel (CONTRACTS §6) and as a TF-Agents policy
+(``save_policy`` / ``load_policy``).
 
 The generator's ``serving_default`` takes raw answers and ages; inside the graph it
 builds the environment's observation with the very functions the environment uses
@@ -20,9 +21,19 @@ import tensorflow as tf
 from tf_agents.policies import policy_saver
 from tf_agents.trajectories import time_step as ts
 
-from brightpath.export import atomic_directory_write, export_generator
+from brightpath.errors import ModelLoadError
+from brightpath.export import (
+    METADATA_FILE,
+    atomic_directory_write,
+    export_generator,
+    load_saved_model,
+    read_metadata,
+    write_metadata,
+)
 from brightpath.tf_namespace import tf_namespace
 from envs.schedule_env import observation
+
+POLICY_KIND = "policy"
 
 
 def unit_action_fn(policy):
@@ -60,7 +71,32 @@ def export_ppo_generator(policy, directory: Path, *, model_version: str,
                             Path(directory), source="ppo", model_version=model_version, metadata=metadata)
 
 
-def save_policy(policy, directory: Path, train_step: tf.Variable | None = None) -> Path:
-    """Save a TF-Agents policy with ``PolicySaver`` to ``directory`` (atomically), for research use."""
+def save_policy(policy, directory: Path, train_step: tf.Variable | None = None, *, model_version: str,
+                metadata: Mapping[str, Any] | None = None) -> Path:
+    """Save a TF-Agents policy with ``PolicySaver`` to ``directory`` (atomically), for research use.
+
+    ``brightpath_model.json`` records ``kind: "policy"``, ``source: "ppo"``, ``model_version`` and
+    ``metadata``; ``load_policy`` reads it back.
+    """
     saver = policy_saver.PolicySaver(policy, batch_size=None, train_step=train_step)
-    return atomic_directory_write(Path(directory), lambda tmp: saver.save(str(tmp)))
+
+    def write(tmp: Path) -> None:
+        saver.save(str(tmp))
+        write_metadata(tmp, {"kind": POLICY_KIND, "source": "ppo", "model_version": model_version,
+                             **dict(metadata or {})})
+
+    return atomic_directory_write(Path(directory), write)
+
+
+def load_policy(directory: Path):
+    """The TF-Agents policy saved by ``save_policy`` (a ``tf.saved_model`` with ``action``), TensorFlow only.
+
+    Raises:
+        brightpath.errors.ModelLoadError: naming the directory or its ``brightpath_model.json`` when
+            it is missing, corrupt, or holds another kind of model.
+    """
+    directory = Path(directory)
+    metadata = read_metadata(directory)
+    if metadata.get("kind") != POLICY_KIND:
+        raise ModelLoadError(directory / METADATA_FILE, f"expected kind {POLICY_KIND!r}, got {metadata.get('kind')!r}")
+    return load_saved_model(directory)

@@ -58,10 +58,15 @@ def test_tiny_run_logs_exports_and_serves_the_generator(tmp_home, run_experiment
     checkpoint_dir = tmp_home / "checkpoints" / "ppo-mlp-s0"
     assert (checkpoint_dir / "mlflow_run_id.txt").read_text().strip() == run.info.run_id
 
+    from agents.export import load_policy
     from brightpath import registry
+    from brightpath.errors import ModelLoadError
 
     for name in ("generator", "policy"):
         assert registry.resolve(tmp_home / "models", name) == (1, tmp_home / "models" / "versions" / name / "1")
+    assert callable(load_policy(tmp_home / "models" / "policy").action)
+    with pytest.raises(ModelLoadError, match="expected kind 'policy'"):
+        load_policy(tmp_home / "models" / "generator")
     exported = json.loads((tmp_home / "models" / "generator" / "brightpath_model.json").read_text())
     assert {"kind": "generator", "source": "ppo", "model_version": run.info.run_id, "run_id": run.info.run_id,
             "data_version": "v1", "seed": 0}.items() <= exported.items() and exported["created_at"]

@@ -111,6 +111,10 @@ def test_a_run_trains_its_reward_model_once_in_a_child_run(tmp_home, mlflow_stor
 
     given = artifacts.reward_model(config, caller, f"runs:/{child.info.run_id}")  # as a run URI
     assert given.model_version == trained.model_version
+    mlflow_store.client.create_registered_model("reward")
+    mlflow_store.client.create_model_version("reward", f"runs:/{child.info.run_id}/model", child.info.run_id)
+    registered = artifacts.reward_model(config, caller, "models:/reward/1")  # as a registered model
+    assert registered.model_version == trained.model_version
     with pytest.raises(ModelLoadError):
         artifacts.reward_model(config, caller, str(tmp_home / "no-model-here"))
 

@@ -154,8 +154,8 @@ def export(config: RunConfig, learner, tracker: Tracker, scorer) -> Path:
     _, generator_dir = artifacts.publish(
         config, GENERATOR_MODEL, lambda path: export_ppo_generator(policy, path, model_version=version), metadata)
     _, policy_dir = artifacts.publish(
-        config, POLICY_MODEL, lambda path: save_policy(policy, path, learner.agent.train_step_counter),
-        {"kind": "policy", "source": "ppo", **metadata})
+        config, POLICY_MODEL,
+        lambda path: save_policy(policy, path, learner.agent.train_step_counter, model_version=version), metadata)
     tracker.log_artifacts(generator_dir, "generator")
     tracker.log_artifacts(policy_dir, "policy")
     return generator_dir
