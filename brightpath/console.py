@@ -12,8 +12,10 @@ unexpected warning from the same libraries still shows:
   ``TF_CPP_MIN_LOG_LEVEL=3`` (unless already set) and, for the lines written while the native
   library loads (before that level applies), by dropping those matching ``NATIVE_NOISE`` (any
   other line passes through).
-* the ``absl`` logger's "``0/step_type`` is not a valid tf.function parameter name" (policy
-  export): a filter on that logger.
+* the ``absl`` logger's WARNING "``0/step_type`` is not a valid tf.function parameter name" (policy
+  export) and INFO "Function ``serve`` contains input name(s) … with unsupported characters which
+  will be renamed to …" (SavedModel export), and TF-Agents' ``Checkpointer`` INFO "Checkpoint
+  available: …", "No checkpoint available at …", "Saved checkpoint: …": a filter on that logger.
 * the ``tensorflow`` logger's INFO "Assets written to: …" on every SavedModel export: a filter on
   that logger.
 * TensorFlow's ``UserWarning`` "Encoding a StructuredValue with type …" (policy export): a
@@ -66,13 +68,17 @@ NATIVE_NOISE: tuple[str, ...] = (
 )
 """Lines TensorFlow's native libraries write to stderr while they load, before its log level applies."""
 
-_LOGGER_NOISE: dict[str, str] = {
-    "absl": r"is not a valid tf\.function parameter name\. Sanitizing to",
-    "tensorflow": r"^Assets written to: ",
-    "mlflow.store.db.utils": r"^(Creating initial MLflow database tables|Updating database tables)",
-    "mlflow.tracking.fluent": r"^Experiment with name '.*' does not exist\. Creating a new experiment\.$",
+_LOGGER_NOISE: dict[str, tuple[str, ...]] = {
+    "absl": (
+        r"is not a valid tf\.function parameter name\. Sanitizing to",  # WARNING, exporting the policy
+        r"contains input name\(s\) .* with unsupported characters which will be renamed to",  # INFO, SavedModels
+        r"^(Checkpoint available: |No checkpoint available at |Saved checkpoint: )",  # INFO, TF-Agents' Checkpointer
+    ),
+    "tensorflow": (r"^Assets written to: ",),
+    "mlflow.store.db.utils": (r"^(Creating initial MLflow database tables|Updating database tables)",),
+    "mlflow.tracking.fluent": (r"^Experiment with name '.*' does not exist\. Creating a new experiment\.$",),
 }
-"""Logger name → the messages of it that are noise (regular expression, ``re.search``)."""
+"""Logger name → the messages of it that are noise (regular expressions, ``re.search``)."""
 
 _GYM_NOTICE = "Gym has been unmaintained since 2022"
 _NATIVE = re.compile("|".join(NATIVE_NOISE))
@@ -120,12 +126,12 @@ class _DropMatching(logging.Filter):
 def _filter_loggers() -> None:
     """Attach ``_LOGGER_NOISE``'s filters. ``absl`` only once ``absl.logging`` has made its own logger
     class for it (asking for the ``absl`` logger earlier would give absl a plain one)."""
-    for name, pattern in _LOGGER_NOISE.items():
+    for name, patterns in _LOGGER_NOISE.items():
         if name == "absl" and "absl.logging" not in sys.modules:
             continue
         logger = logging.getLogger(name)
         if not any(isinstance(f, _DropMatching) for f in logger.filters):
-            logger.addFilter(_DropMatching(pattern))
+            logger.addFilter(_DropMatching("|".join(f"(?:{pattern})" for pattern in patterns)))
 
 
 def _drop_gym_notice() -> None:
