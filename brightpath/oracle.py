@@ -31,8 +31,8 @@ class OracleResult:
 class OracleConfig:
     """The oracle's search budget: how hard ``oracle_search`` looks.
 
-    The defaults take about 20 s per 1,000 families on 2 cores (measured with
-    ``experiments/benchmarks/expert_oracle.py``).
+    The defaults take about 3.5 s per 1,000 families on 2 cores under load, 23 s when the weeks
+    were laid out one at a time (``oracle/search_seconds`` of ``experiments/benchmarks/env_steps.py``).
 
     Attributes:
         n_random: shared random candidates over the whole parameter box (≥ 1); their layouts
