@@ -23,6 +23,7 @@ as it is (version ``None``); the first ``publish`` or ``promote`` of that name a
 next numbered version, so nothing already trained is lost. Adoption renames the directory and then
 creates the link: between those two calls (microseconds, once per model root) the name is absent.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -121,8 +122,11 @@ def resolve(model_dir: str | os.PathLike, name: str, pinned: int | None = None) 
     if pinned is not None:
         path = version_path(model_dir, name, pinned)
         if not path.is_dir():
-            raise ModelNotFoundError(path, f"pinned version {pinned} of {name!r} does not exist "
-                                           f"(published: {list_versions(model_dir, name) or 'none'})")
+            raise ModelNotFoundError(
+                path,
+                f"pinned version {pinned} of {name!r} does not exist "
+                f"(published: {list_versions(model_dir, name) or 'none'})",
+            )
         return pinned, path
     link = champion_path(model_dir, name)
     if link.is_symlink():
@@ -186,8 +190,11 @@ def promote(model_dir: str | os.PathLike, name: str, version: int) -> None:
     with _locked(model_dir, name):
         _adopt_legacy(model_dir, name)
         if not (path / METADATA_FILE).is_file():
-            raise ModelNotFoundError(path, f"version {version} of {name!r} does not exist or is incomplete "
-                                           f"(published: {list_versions(model_dir, name) or 'none'})")
+            raise ModelNotFoundError(
+                path,
+                f"version {version} of {name!r} does not exist or is incomplete "
+                f"(published: {list_versions(model_dir, name) or 'none'})",
+            )
         _point_champion(model_dir, name, version)
 
 

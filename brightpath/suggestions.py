@@ -16,6 +16,7 @@ satisfaction, with the predicted gain. How they are found:
 Gains are differences of predicted satisfaction (0–1) against the week the parameters lay out,
 so they compare like with like even when the schedule was edited by hand after it was written.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -144,8 +145,12 @@ def suggest_improvements(
                 changes.append((spec.name, getattr(params, spec.name)))
                 layouts.append(layout)
     n = len(layouts)
-    scores = scorer.score_layouts(layouts, np.repeat(family.answers[None, :], n, axis=0),
-                                  np.full(n, family.child_age, np.float32), np.full(n, grade_band))
+    scores = scorer.score_layouts(
+        layouts,
+        np.repeat(family.answers[None, :], n, axis=0),
+        np.full(n, family.child_age, np.float32),
+        np.full(n, grade_band),
+    )
     satisfaction = np.asarray(scores["satisfaction"], dtype=np.float64)
     best: dict[str, Suggestion] = {}
     for (name, value), predicted in zip(changes, satisfaction[1:]):
@@ -153,8 +158,9 @@ def suggest_improvements(
         if gain >= min_gain and (name not in best or gain > best[name].predicted_gain):
             spec = PARAM_SPECS[[s.name for s in PARAM_SPECS].index(name)]
             before = getattr(current, name)
-            best[name] = Suggestion(name, before, value, float(predicted), gain,
-                                    f"{name} {_show(before)} → {_show(value)} ({spec.doc})")
+            best[name] = Suggestion(
+                name, before, value, float(predicted), gain, f"{name} {_show(before)} → {_show(value)} ({spec.doc})"
+            )
     return sorted(best.values(), key=lambda s: -s.predicted_gain)[:max_suggestions]
 
 
@@ -172,6 +178,13 @@ def _show(value: float) -> str:
 
 
 __all__ = [
-    "CONTINUOUS_STEPS", "DEFAULT_MAX_SUGGESTIONS", "DEFAULT_MIN_GAIN", "STEP_MULTIPLES", "Scorer", "Suggestion",
-    "candidate_values", "schedule_params", "suggest_improvements",
+    "CONTINUOUS_STEPS",
+    "DEFAULT_MAX_SUGGESTIONS",
+    "DEFAULT_MIN_GAIN",
+    "STEP_MULTIPLES",
+    "Scorer",
+    "Suggestion",
+    "candidate_values",
+    "schedule_params",
+    "suggest_improvements",
 ]

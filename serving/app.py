@@ -4,6 +4,7 @@ The lifespan creates what handlers need, once: the store (migrated), the model m
 loaded, the registry poller started), the job queue, the metrics, and the reaper thread that
 re-queues (or fails) training jobs whose worker stopped heartbeating. Nothing is created at import.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -49,8 +50,9 @@ class Reaper:
         self._thread.join(timeout=30)
 
     def reap_once(self) -> tuple[list[str], list[str]]:
-        requeued, failed = self.store.reap_stale_jobs(stale_after_s=self.settings.job_stale_after_s,
-                                                      max_attempts=self.settings.job_max_attempts)
+        requeued, failed = self.store.reap_stale_jobs(
+            stale_after_s=self.settings.job_stale_after_s, max_attempts=self.settings.job_max_attempts
+        )
         for job_id in requeued:
             self.queue.submit(job_id)
             self.metrics.jobs_requeued.inc()

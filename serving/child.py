@@ -6,6 +6,7 @@ is still there, and replaces itself with COMMAND. A worker killed with SIGKILL s
 orphaned training run behind. (Setting this from the worker itself would need ``preexec_fn``,
 which is unsafe in a process with threads.)
 """
+
 from __future__ import annotations
 
 import ctypes

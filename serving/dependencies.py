@@ -2,6 +2,7 @@
 
 Tests replace any of them with ``app.dependency_overrides[get_store] = ...``.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -40,12 +41,15 @@ def get_metrics(request: Request) -> Metrics:
 _bearer = HTTPBearer(auto_error=False, description="BRIGHTPATH_API_TOKEN of the server")
 
 
-def require_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-                  settings: Annotated[Settings, Depends(get_settings)]) -> None:
+def require_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    settings: Annotated[Settings, Depends(get_settings)],
+) -> None:
     """The training API's guard: 401 without a bearer token, 403 with a wrong one (or none configured)."""
     if credentials is None:
-        raise HTTPException(401, "a bearer token is required (Authorization: Bearer <token>)",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401, "a bearer token is required (Authorization: Bearer <token>)", headers={"WWW-Authenticate": "Bearer"}
+        )
     if settings.api_token is None:
         raise HTTPException(403, "the training API is disabled on this server (BRIGHTPATH_API_TOKEN is not set)")
     if not hmac.compare_digest(credentials.credentials.encode(), settings.api_token.encode()):

@@ -12,6 +12,7 @@
   size limit (``413``), the request counters and latency histogram, and an audit row for audited
   endpoints that failed before their handler wrote one.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -34,6 +35,8 @@ from brightpath.store import FeedbackConflictError, UnknownScheduleError
 log = logging.getLogger("serving")
 
 REQUEST_ID_HEADER = "x-request-id"
+SLOW_REQUEST_S = 1.0
+"""Requests slower than this are logged with their request id."""
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _INDEX_RE = re.compile(r"\[(\d+)\]")
 
@@ -92,16 +95,33 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ValidationError)
     async def _library_validation(request: Request, exc: ValidationError) -> JSONResponse:
         value = exc.value if isinstance(exc.value, (str, int, float, bool, type(None))) else type(exc.value).__name__
-        return _error(422, [{"loc": field_to_loc(exc.field), "field": exc.field, "msg": str(exc),
-                             "type": "value_error", "input": value}], request)
+        return _error(
+            422,
+            [
+                {
+                    "loc": field_to_loc(exc.field),
+                    "field": exc.field,
+                    "msg": str(exc),
+                    "type": "value_error",
+                    "input": value,
+                }
+            ],
+            request,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _schema_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         detail = []
         for error in exc.errors():
             loc = list(error.get("loc", ()))
-            detail.append({"loc": loc, "field": loc_to_field(loc), "msg": str(error.get("msg", "")),
-                           "type": str(error.get("type", ""))})
+            detail.append(
+                {
+                    "loc": loc,
+                    "field": loc_to_field(loc),
+                    "msg": str(error.get("msg", "")),
+                    "type": str(error.get("type", "")),
+                }
+            )
         return _error(422, detail, request)
 
     @app.exception_handler(UnknownScheduleError)
@@ -181,17 +201,28 @@ class RequestContextMiddleware:
                 log.exception("request %s %s failed (request id %s)", scope.get("method"), scope.get("path"), rid)
                 status_holder["status"] = 500
                 if not status_holder["started"]:
-                    response = JSONResponse({"detail": "internal error; quote the request id when reporting it",
-                                             "request_id": rid}, status_code=500)
+                    response = JSONResponse(
+                        {"detail": "internal error; quote the request id when reporting it", "request_id": rid},
+                        status_code=500,
+                    )
                     await response(scope, _no_receive, send_with_id)
         await self._account(scope, state, status_holder["status"], time.perf_counter() - started)
 
     async def _too_large(self, send, rid: str) -> None:
-        response = JSONResponse({"detail": f"request body larger than {self.max_body_bytes} bytes", "request_id": rid},
-                                status_code=413)
+        response = JSONResponse(
+            {"detail": f"request body larger than {self.max_body_bytes} bytes", "request_id": rid}, status_code=413
+        )
         await response({"type": "http"}, _no_receive, send)
 
     async def _account(self, scope, state: dict, status: int, seconds: float) -> None:
+        if seconds > SLOW_REQUEST_S:
+            log.warning(
+                "slow request %s %s: %.2f s (request id %s)",
+                scope.get("method"),
+                scope.get("path"),
+                seconds,
+                state["request_id"],
+            )
         app_state = scope["app"].state if "app" in scope else None
         metrics = getattr(app_state, "metrics", None)
         route = scope.get("route")
@@ -202,9 +233,15 @@ class RequestContextMiddleware:
         store = getattr(app_state, "store", None)
         if audit_name is None or state.get("audited") or store is None:
             return
-        row = {"request_id": state["request_id"], "endpoint": audit_name, "latency_ms": seconds * 1000.0,
-               "status_code": status, "model_version": state.get("model_version"), "source": state.get("source"),
-               "input_hash": state.get("input_hash")}
+        row = {
+            "request_id": state["request_id"],
+            "endpoint": audit_name,
+            "latency_ms": seconds * 1000.0,
+            "status_code": status,
+            "model_version": state.get("model_version"),
+            "source": state.get("source"),
+            "input_hash": state.get("input_hash"),
+        }
         try:
             await anyio.to_thread.run_sync(store.add_audit, row)
         except Exception:  # the audit must not turn an answered request into a crash

@@ -14,6 +14,7 @@ Served models:
 * ``reward`` — the version directory for ``brightpath.inference.evaluate_schedule(model_dir=...)``
   plus a ``RewardScorer`` for improvement suggestions. Missing: evaluations answer 503.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -106,8 +107,12 @@ class ModelManager:
             e.g. to count them.
     """
 
-    def __init__(self, model_dir: Path, pinned: dict[str, int | None] | None = None,
-                 on_load: Callable[[str, str], None] | None = None):
+    def __init__(
+        self,
+        model_dir: Path,
+        pinned: dict[str, int | None] | None = None,
+        on_load: Callable[[str, str], None] | None = None,
+    ):
         self.model_dir = Path(model_dir)
         self.pinned = {name: (pinned or {}).get(name) for name in MODEL_NAMES}
         self._on_load = on_load or (lambda name, outcome: None)
@@ -165,8 +170,13 @@ class ModelManager:
             loaded = self._load(name, version, path, stamp)
             if loaded.error is not None and current is not None and current.available:
                 self._failures[name] = LoadFailure(version, path, stamp, loaded.error, loaded.loaded_at)
-                log.error("%s version %s failed to load; still serving version %s: %s",
-                          name, version, current.version, loaded.error)
+                log.error(
+                    "%s version %s failed to load; still serving version %s: %s",
+                    name,
+                    version,
+                    current.version,
+                    loaded.error,
+                )
                 return False
             self._current[name] = loaded
             self._failures.pop(name, None)
@@ -212,8 +222,15 @@ class ModelManager:
         self._on_load(name, "loaded")
         return LoadedModel(name, version, path, stamp, scorer.model_version, _now(), scorer=scorer)
 
-    def _fallback(self, name: str, version: int | None, path: Path | None, stamp: int, error: str,
-                  generator: ScheduleGeneratorModel | None = None) -> LoadedModel:
+    def _fallback(
+        self,
+        name: str,
+        version: int | None,
+        path: Path | None,
+        stamp: int,
+        error: str,
+        generator: ScheduleGeneratorModel | None = None,
+    ) -> LoadedModel:
         if name == "generator" and generator is None:
             # Built on the missing champion path, the generator falls back and says so (source "fallback").
             generator = ScheduleGeneratorModel(registry.champion_path(self.model_dir, name))

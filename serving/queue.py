@@ -5,6 +5,7 @@ Tasks are acknowledged after they finish (``task_acks_late``) and given back to 
 worker process running them dies (``task_reject_on_worker_lost``); the Redis visibility timeout
 is longer than the longest run, so a slow run is not handed to a second worker.
 """
+
 from __future__ import annotations
 
 from celery import Celery

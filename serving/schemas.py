@@ -5,6 +5,7 @@ the schema and ``brightpath`` agree; the library still validates everything it i
 (``parse_user_data``, ``json_to_layout``, ``parse_feedback``) and its ``ValidationError`` becomes
 the same 422 as a schema error, naming the field.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -44,21 +45,45 @@ Rating = Annotated[float, BeforeValidator(_no_booleans), Field(ge=LIKERT_MIN, le
 Share = Annotated[float, BeforeValidator(_no_booleans), Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Age = Annotated[int, BeforeValidator(_no_booleans), Field(ge=MIN_AGE, le=MAX_AGE)]
 Grade = Annotated[int, BeforeValidator(_no_booleans), Field(ge=MIN_GRADE, le=MAX_GRADE)]
-FamilyKey = Annotated[str, Field(min_length=1, max_length=MAX_KEY)] | Annotated[
-    int, BeforeValidator(_no_booleans), Field(ge=0, le=2**63 - 1)]
+FamilyKey = (
+    Annotated[str, Field(min_length=1, max_length=MAX_KEY)]
+    | Annotated[int, BeforeValidator(_no_booleans), Field(ge=0, le=2**63 - 1)]
+)
 
 Preferences = create_model(
     "Preferences",
     __config__=ConfigDict(extra="forbid"),
     __doc__=f"Questionnaire answers {ITEM_KEYS[0]}–{ITEM_KEYS[-1]}, Likert {LIKERT_MIN}–{LIKERT_MAX}; "
-            "leave an item out (or null) when unanswered.",
+    "leave an item out (or null) when unanswered.",
     **{key: (Likert | None, None) for key in ITEM_KEYS},
 )
 
 SEED_PREFERENCES = {
-    "q1": 4, "q2": 2, "q3": 5, "q4": 1, "q5": 3, "q6": 3, "q7": 4, "q8": 2, "q9": 5, "q10": 3,
-    "q11": 5, "q12": 2, "q13": 3, "q14": 4, "q15": 1, "q16": 2, "q17": 5, "q18": 3, "q19": 4, "q20": 2,
-    "q21": 4, "q22": 3, "q23": 5, "q24": 2, "q25": 4,
+    "q1": 4,
+    "q2": 2,
+    "q3": 5,
+    "q4": 1,
+    "q5": 3,
+    "q6": 3,
+    "q7": 4,
+    "q8": 2,
+    "q9": 5,
+    "q10": 3,
+    "q11": 5,
+    "q12": 2,
+    "q13": 3,
+    "q14": 4,
+    "q15": 1,
+    "q16": 2,
+    "q17": 5,
+    "q18": 3,
+    "q19": 4,
+    "q20": 2,
+    "q21": 4,
+    "q22": 3,
+    "q23": 5,
+    "q24": 2,
+    "q25": 4,
 }
 """The seed plan's example answers (used in the OpenAPI examples)."""
 
@@ -76,8 +101,9 @@ class Family(BaseModel):
 
     def user_data(self) -> dict[str, Any]:
         """The ``user_data`` mapping ``brightpath.questionnaire.parse_user_data`` takes."""
-        data: dict[str, Any] = {"preferences": {k: v for k, v in self.preferences.model_dump().items()
-                                                if v is not None}}
+        data: dict[str, Any] = {
+            "preferences": {k: v for k, v in self.preferences.model_dump().items() if v is not None}
+        }
         for key in ("child_age", "grade", "constraints"):
             if getattr(self, key) is not None:
                 data[key] = getattr(self, key)
@@ -89,23 +115,33 @@ class Family(BaseModel):
 class GenerateScheduleRequest(Family):
     """``POST /api/ml/generate-schedule/``."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"child_id": 42, "preferences": SEED_PREFERENCES, "birth_date": "2015-01-01"},
-        {"preferences": SEED_PREFERENCES, "child_age": 8, "week_start": "2026-03-02"},
-    ]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"child_id": 42, "preferences": SEED_PREFERENCES, "birth_date": "2015-01-01"},
+                {"preferences": SEED_PREFERENCES, "child_age": 8, "week_start": "2026-03-02"},
+            ]
+        },
+    )
 
-    child_id: FamilyKey | None = Field(None, description="the caller's id for the child (the backend's "
-                                                         "Child.id); finds the family's history")
+    child_id: FamilyKey | None = Field(
+        None, description="the caller's id for the child (the backend's Child.id); finds the family's history"
+    )
     week_start: datetime.date | None = Field(None, description="the Monday of the week the schedule is for")
-    reference_date: datetime.date | None = Field(None, description="date an age is computed at from "
-                                                                   "birth_date; default today")
+    reference_date: datetime.date | None = Field(
+        None, description="date an age is computed at from birth_date; default today"
+    )
 
     @field_validator("week_start")
     @classmethod
     def _week_starts_on_monday(cls, week_start: datetime.date | None) -> datetime.date | None:
         if week_start is not None and week_start.weekday() != 0:
-            raise PydanticCustomError("not_a_monday", "expected a Monday, got {day} ({weekday})",
-                                      {"day": week_start.isoformat(), "weekday": week_start.strftime("%A")})
+            raise PydanticCustomError(
+                "not_a_monday",
+                "expected a Monday, got {day} ({weekday})",
+                {"day": week_start.isoformat(), "weekday": week_start.strftime("%A")},
+            )
         return week_start
 
 
@@ -142,15 +178,16 @@ class EvaluateScheduleRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    schedule: dict[str, Any] | None = Field(None, description="Schedule JSON (CONTRACTS §2); its meta.family "
-                                                              "says whom it is for unless family is given")
+    schedule: dict[str, Any] | None = Field(
+        None, description="Schedule JSON (CONTRACTS §2); its meta.family says whom it is for unless family is given"
+    )
     schedule_id: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
-        None, description="evaluate a schedule this service served instead")
+        None, description="evaluate a schedule this service served instead"
+    )
     family: Family | None = Field(None, description="the family, when the schedule's meta does not say")
     feedback: FeedbackFields | None = None
     reference_date: datetime.date | None = None
     max_suggestions: int = Field(3, ge=0, le=len(PARAM_NAMES))
-
 
 
 class Scores(BaseModel):
@@ -174,17 +211,31 @@ class EvaluateScheduleResponse(Scores):
     observed: Scores | None = Field(None, description="each score as the feedback states it (null: not stated)")
     blended: Scores | None = Field(None, description="model and feedback combined (brightpath.inference)")
     suggestions: list[SuggestionOut]
-    suggestions_note: str | None = Field(None, description="why there are no suggestions, when that is not "
-                                                           "because no change is predicted to help")
+    suggestions_note: str | None = Field(
+        None, description="why there are no suggestions, when that is not because no change is predicted to help"
+    )
 
 
 class FeedbackRequest(FeedbackFields):
     """``POST /api/ml/feedback/``."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"schedule_id": "0b6f7e0c-3f7e-4c4e-9a53-2f1f1c7d9e10", "stars": 4, "likert_satisfaction": 4,
-         "comment": "blocks felt right", "completion_rate": 0.9, "adherence": 0.8, "n_adjustments": 1,
-         "adjustment_kind": "shorten_blocks"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "schedule_id": "0b6f7e0c-3f7e-4c4e-9a53-2f1f1c7d9e10",
+                    "stars": 4,
+                    "likert_satisfaction": 4,
+                    "comment": "blocks felt right",
+                    "completion_rate": 0.9,
+                    "adherence": 0.8,
+                    "n_adjustments": 1,
+                    "adjustment_kind": "shorten_blocks",
+                }
+            ]
+        },
+    )
 
     schedule_id: Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -202,13 +253,22 @@ OverrideValue = Annotated[int, BeforeValidator(_no_booleans)] | float | Annotate
 class TrainRequest(BaseModel):
     """``POST /api/ml/train-models/``: an experiment (``+exp=<task>``) and allowlisted Hydra overrides."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"task": "reward", "overrides": {"seed": 1}}, {"task": "data", "overrides": {"data.n_families": 30}}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"task": "reward", "overrides": {"seed": 1}},
+                {"task": "data", "overrides": {"data.n_families": 30}},
+            ]
+        },
+    )
 
     task: Literal[tuple(TASKS)]  # type: ignore[valid-type]
     overrides: dict[Annotated[str, Field(max_length=64)], OverrideValue] = Field(
-        default_factory=dict, max_length=16, description="Hydra key → value; only the keys serving.training "
-                                                         "allows for the task")
+        default_factory=dict,
+        max_length=16,
+        description="Hydra key → value; only the keys serving.training allows for the task",
+    )
 
 
 class JobAccepted(BaseModel):
@@ -228,6 +288,7 @@ class JobStatus(BaseModel):
     mlflow_run_id: str | None
     error: str | None
     attempts: int
+    worker: str | None = Field(description="host:pid of the worker process running it (or that last ran it)")
     created_at: datetime.datetime
     started_at: datetime.datetime | None
     finished_at: datetime.datetime | None

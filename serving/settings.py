@@ -1,12 +1,12 @@
-"""Settings of the service and the worker, read once from the environment.
+"""Settings of the service and the worker, read once from the environment (``<home>`` is ``$BRIGHTPATH_HOME``).
 
 ==================================  ===================================================  ===========================
 variable                            meaning                                              default
 ==================================  ===================================================  ===========================
 ``BRIGHTPATH_SERVICE_HOST``         interface ``python -m serving`` listens on           ``127.0.0.1``
 ``BRIGHTPATH_SERVICE_PORT``         its port                                             ``8001``
-``BRIGHTPATH_MODEL_DIR``            the model registry root (``brightpath.registry``)    ``$BRIGHTPATH_HOME/models``
-``BRIGHTPATH_DATABASE_URL``         the store (``brightpath.store``)                     ``$BRIGHTPATH_HOME/brightpath.db``
+``BRIGHTPATH_MODEL_DIR``            the model registry root (``brightpath.registry``)    ``<home>/models``
+``BRIGHTPATH_DATABASE_URL``         the store (``brightpath.store``)                     ``<home>/brightpath.db``
 ``BRIGHTPATH_BROKER_URL``           Celery broker and result backend (Redis)             ``redis://127.0.0.1:6379/0``
 ``BRIGHTPATH_API_TOKEN``            bearer token of the training API; unset: disabled    unset
 ``BRIGHTPATH_MODEL_POLL_S``         how often to look for a newly promoted model, s      ``2``
@@ -24,6 +24,7 @@ variable                            meaning                                     
 ``BRIGHTPATH_LOG_LEVEL``            log level of the service and the worker              ``INFO``
 ==================================  ===================================================  ===========================
 """
+
 from __future__ import annotations
 
 import dataclasses

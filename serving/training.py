@@ -6,8 +6,8 @@ worker (``serving`` never imports ``experiments``). Its state lives in the store
 
 1. claims the job (``Store.claim_job``): a job already finished, or running under a live worker,
    is left alone, so a duplicated or redelivered message is harmless; a job whose worker died
-   (its heartbeat older than ``job_stale_after_s``) is taken over, up to ``job_max_attempts``
-   runs, then failed with the reason;
+   (its process gone from this host, or its heartbeat older than ``job_stale_after_s``) is taken
+   over, up to ``job_max_attempts`` runs, then failed with the reason;
 2. starts the run with ``BRIGHTPATH_JOB_ID`` and ``BRIGHTPATH_DATABASE_URL`` in its environment
    and the MLflow tag ``brightpath.job_id`` on its run (``MLFLOW_RUN_CONTEXT``, applied by
    ``mlflow.start_run``); the run dies with the worker process (``serving.child``);
@@ -18,6 +18,7 @@ worker (``serving`` never imports ``experiments``). Its state lives in the store
    back by that tag, or ``failed`` with the exit status and the last lines of output (the whole
    output is in ``<BRIGHTPATH_HOME>/logs/jobs/<job_id>.log``).
 """
+
 from __future__ import annotations
 
 import collections
@@ -81,16 +82,25 @@ _DATA = {
 }
 TASKS: dict[str, dict[str, Override]] = {
     "data": {"seed": _SEED, **_DATA},
-    "reward": {"seed": _SEED, **_DATA,
-               "reward_model": Override("choice", choices=("attention", "gbr", "mlp"), doc="reward model kind"),
-               "reward_model.max_epochs": Override("int", 1, 500, doc="training epochs at most")},
-    "baseline": {"seed": _SEED, **_DATA,
-                 "baseline": Override("choice", choices=("rf", "gbr", "mlp"), doc="regressor generator")},
-    "ppo": {"seed": _SEED, **_DATA,
-            "model": Override("choice", choices=("mlp", "transformer"), doc="policy network"),
-            "agent.num_iterations": Override("int", 1, 10_000, doc="PPO iterations"),
-            "env.num_envs": Override("int", 1, 4096, doc="parallel one-step episodes per iteration"),
-            "eval.n_families": Override("int", 10, 100_000, doc="held-out families evaluated")},
+    "reward": {
+        "seed": _SEED,
+        **_DATA,
+        "reward_model": Override("choice", choices=("attention", "gbr", "mlp"), doc="reward model kind"),
+        "reward_model.max_epochs": Override("int", 1, 500, doc="training epochs at most"),
+    },
+    "baseline": {
+        "seed": _SEED,
+        **_DATA,
+        "baseline": Override("choice", choices=("rf", "gbr", "mlp"), doc="regressor generator"),
+    },
+    "ppo": {
+        "seed": _SEED,
+        **_DATA,
+        "model": Override("choice", choices=("mlp", "transformer"), doc="policy network"),
+        "agent.num_iterations": Override("int", 1, 10_000, doc="PPO iterations"),
+        "env.num_envs": Override("int", 1, 4096, doc="parallel one-step episodes per iteration"),
+        "eval.n_families": Override("int", 10, 100_000, doc="held-out families evaluated"),
+    },
 }
 """The allowlist: experiments (``configs/exp/<task>.yaml``) the API may start, and per experiment the
 Hydra keys a request may override, with their allowed values. Anything else is refused with 422."""
@@ -119,6 +129,24 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _gone(worker: str | None) -> bool:
+    """Whether ``worker`` (``host:pid``) is a process of this host that no longer exists.
+
+    False whenever it cannot be known (another host, a pid now reused): the caller then waits for
+    the heartbeat to go stale instead.
+    """
+    host, _, pid = (worker or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def run_job(job_id: str, store: Store, settings, *, python: str = sys.executable) -> dict[str, Any]:
     """Run one training job to its end (module docstring); returns ``{"job_id", "outcome", "state"}``.
 
@@ -128,11 +156,20 @@ def run_job(job_id: str, store: Store, settings, *, python: str = sys.executable
     """
     me = worker_id()
     deadline = time.monotonic() + settings.job_stale_after_s + 2 * settings.job_heartbeat_s
+    dead = None
     while True:
-        claim = store.claim_job(job_id, me, stale_after_s=settings.job_stale_after_s,
-                                max_attempts=settings.job_max_attempts)
+        claim = store.claim_job(
+            job_id,
+            me,
+            stale_after_s=settings.job_stale_after_s,
+            max_attempts=settings.job_max_attempts,
+            dead_worker=dead,
+        )
         if claim.outcome != "busy" or time.monotonic() > deadline:
             break
+        if dead is None and _gone(claim.job["worker"]):
+            dead = claim.job["worker"]  # a process of this host that died with the job: take it over now
+            continue
         time.sleep(settings.job_heartbeat_s)  # a redelivered message: wait until the dead run's heartbeat is stale
     if claim.outcome != "claimed":
         log.info("job %s: %s, nothing to run", job_id, claim.outcome)
@@ -140,8 +177,14 @@ def run_job(job_id: str, store: Store, settings, *, python: str = sys.executable
     job = claim.job
     log.info("job %s: running %s (attempt %d)", job_id, job["task"], job["attempts"])
     try:
-        command = [python, "-m", "experiments.train", f"+exp={job['task']}",
-                   *render_overrides(job["task"], job["overrides"]), f"logger.tracking_uri='{settings.tracking_uri}'"]
+        command = [
+            python,
+            "-m",
+            "experiments.train",
+            f"+exp={job['task']}",
+            *render_overrides(job["task"], job["overrides"]),
+            f"logger.tracking_uri='{settings.tracking_uri}'",
+        ]
     except ValidationError as exc:  # the allowlist changed since the job was queued
         store.finish_job(job_id, me, succeeded=False, message="refused", error=str(exc))
         return {"job_id": job_id, "outcome": "failed", "state": "failed"}
@@ -158,17 +201,31 @@ class _Run:
         self.settings = settings
         settings.job_log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = settings.job_log_dir / f"{job_id}.log"
-        env = {**os.environ, JOB_ID_ENV: job_id, DATABASE_URL_ENV: settings.database_url,
-               "BRIGHTPATH_HOME": str(settings.work_dir), "MLFLOW_TRACKING_URI": settings.tracking_uri,
-               "MLFLOW_RUN_CONTEXT": json.dumps({MLFLOW_JOB_TAG: job_id}), "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            JOB_ID_ENV: job_id,
+            DATABASE_URL_ENV: settings.database_url,
+            "BRIGHTPATH_HOME": str(settings.work_dir),
+            "MLFLOW_TRACKING_URI": settings.tracking_uri,
+            "MLFLOW_RUN_CONTEXT": json.dumps({MLFLOW_JOB_TAG: job_id}),
+            "PYTHONUNBUFFERED": "1",
+        }
         self.tail: collections.deque[str] = collections.deque(maxlen=OUTPUT_TAIL_LINES)
         self.progress: tuple[float, str | None] | None = None
         with open(self.log_path, "a") as log_file:
             log_file.write(f"$ {' '.join(command)}\n")
         launcher = [sys.executable, "-m", "serving.child", str(os.getpid())]  # the run dies with this process
-        self.process = subprocess.Popen([*launcher, *command], cwd=settings.work_dir, env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        text=True, bufsize=1, errors="replace")
+        self.process = subprocess.Popen(
+            [*launcher, *command],
+            cwd=settings.work_dir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+            errors="replace",
+        )
         self._reader = threading.Thread(target=self._read, name=f"job-{job_id}-output", daemon=True)
         self._reader.start()
 
@@ -201,15 +258,25 @@ class _Run:
             if time.monotonic() - started > self.settings.job_timeout_s:
                 self._kill()
                 self._reader.join(timeout=10)
-                store.finish_job(self.job_id, me, succeeded=False, message="timed out",
-                                 error=f"the run took longer than {self.settings.job_timeout_s:.0f} s and was "
-                                       f"stopped; output: {self.log_path}")
+                store.finish_job(
+                    self.job_id,
+                    me,
+                    succeeded=False,
+                    message="timed out",
+                    error=f"the run took longer than {self.settings.job_timeout_s:.0f} s and was "
+                    f"stopped; output: {self.log_path}",
+                )
                 return "failed"
         self._reader.join(timeout=30)
         if status != 0:
             output = "\n".join(self.tail)
-            store.finish_job(self.job_id, me, succeeded=False, message=f"the training run failed (exit status "
-                             f"{status})", error=f"exit status {status}; last lines of output:\n{output}")
+            store.finish_job(
+                self.job_id,
+                me,
+                succeeded=False,
+                message=f"the training run failed (exit status {status})",
+                error=f"exit status {status}; last lines of output:\n{output}",
+            )
             return "failed"
         run_id, metrics = find_mlflow_run(self.settings.tracking_uri, self.job_id)
         message = "succeeded" if run_id else "succeeded; no MLflow run carries this job's tag (logging off?)"
@@ -230,13 +297,24 @@ def find_mlflow_run(tracking_uri: str, job_id: str) -> tuple[str | None, dict[st
     try:
         client = MlflowClient(tracking_uri=tracking_uri)
         experiments = [experiment.experiment_id for experiment in client.search_experiments()]
-        runs = client.search_runs(experiments, filter_string=f"tags.`{MLFLOW_JOB_TAG}` = '{job_id}'",
-                                  order_by=["attributes.start_time DESC"], max_results=1) if experiments else []
+        runs = (
+            client.search_runs(
+                experiments,
+                filter_string=f"tags.`{MLFLOW_JOB_TAG}` = '{job_id}'",
+                order_by=["attributes.start_time DESC"],
+                max_results=1,
+            )
+            if experiments
+            else []
+        )
     except MlflowException as exc:
         log.warning("job %s: cannot read MLflow at %s: %s", job_id, tracking_uri, exc)
         return None, None
     if not runs:
         return None, None
-    metrics = {name.removeprefix("final/"): float(value) for name, value in runs[0].data.metrics.items()
-               if name.startswith("final/")}
+    metrics = {
+        name.removeprefix("final/"): float(value)
+        for name, value in runs[0].data.metrics.items()
+        if name.startswith("final/")
+    }
     return runs[0].info.run_id, metrics

@@ -4,6 +4,7 @@ Each job is one Celery task (``serving.queue.TRAIN_TASK``) taking a job id; ``se
 does the work and keeps the job's state in the store. At start the worker re-queues jobs whose
 worker died (``Store.reap_stale_jobs``); the service does the same every ``reaper_interval_s``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,8 +33,15 @@ def store() -> Store:
     return _stores[os.getpid()]
 
 
-@app.task(name=TRAIN_TASK, acks_late=True, reject_on_worker_lost=True, autoretry_for=(SQLAlchemyError,),
-          retry_backoff=5, retry_backoff_max=300, max_retries=20)
+@app.task(
+    name=TRAIN_TASK,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(SQLAlchemyError,),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=20,
+)
 def train_job(job_id: str) -> dict:
     """Run training job ``job_id`` (idempotent: a finished or running job is left alone)."""
     return run_job(str(job_id), store(), settings)
@@ -41,8 +49,9 @@ def train_job(job_id: str) -> dict:
 
 @worker_ready.connect
 def _requeue_orphans(**_) -> None:
-    requeued, failed = store().reap_stale_jobs(stale_after_s=settings.job_stale_after_s,
-                                               max_attempts=settings.job_max_attempts)
+    requeued, failed = store().reap_stale_jobs(
+        stale_after_s=settings.job_stale_after_s, max_attempts=settings.job_max_attempts
+    )
     for job_id in requeued:
         train_job.delay(job_id)
     if requeued or failed:
@@ -51,9 +60,17 @@ def _requeue_orphans(**_) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app.worker_main(["worker", f"--loglevel={settings.log_level}", f"--concurrency={settings.worker_concurrency}",
-                     "--pool=prefork", "--without-gossip", "--without-mingle", *(argv if argv is not None
-                                                                                  else sys.argv[1:])])
+    app.worker_main(
+        [
+            "worker",
+            f"--loglevel={settings.log_level}",
+            f"--concurrency={settings.worker_concurrency}",
+            "--pool=prefork",
+            "--without-gossip",
+            "--without-mingle",
+            *(argv if argv is not None else sys.argv[1:]),
+        ]
+    )
 
 
 if __name__ == "__main__":

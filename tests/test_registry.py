@@ -1,5 +1,6 @@
 """The on-disk model registry: numbered versions, an atomically swapped champion link, pins,
 adoption of a pre-registry model directory, and numbers that stay unique under concurrent publishers."""
+
 from __future__ import annotations
 
 import json
@@ -96,8 +97,7 @@ def test_a_failed_write_publishes_nothing_and_keeps_the_champion(tmp_path):
         registry.publish(tmp_path, "generator", broken)
     assert registry.list_versions(tmp_path, "generator") == [1]
     assert payload(registry.resolve(tmp_path, "generator")[1]) == "good"
-    assert sorted(p.name for p in (tmp_path / "versions" / "generator").iterdir()) == \
-        [".lock", "1", "promotions.jsonl"]
+    assert sorted(p.name for p in (tmp_path / "versions" / "generator").iterdir()) == [".lock", "1", "promotions.jsonl"]
 
 
 def test_a_legacy_directory_is_served_then_adopted_as_a_version(tmp_path):
@@ -136,7 +136,7 @@ def _publish_many(root: str, tag: str, count: int) -> list[int]:
 
 
 def test_concurrent_publishers_never_share_a_number(tmp_path):
-    with multiprocessing.get_context("spawn").Pool(4) as pool:
+    with multiprocessing.get_context("fork").Pool(4) as pool:  # fork: the test is about the lock, not imports
         results = pool.starmap(_publish_many, [(str(tmp_path), f"p{i}", 3) for i in range(4)])
     numbers = sorted(n for result in results for n in result)
     assert numbers == list(range(1, 13))
@@ -146,8 +146,12 @@ def test_concurrent_publishers_never_share_a_number(tmp_path):
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.one_of(st.tuples(st.just("publish"), st.booleans()),
-                          st.tuples(st.just("promote"), st.integers(1, 6))), max_size=12))
+@given(
+    st.lists(
+        st.one_of(st.tuples(st.just("publish"), st.booleans()), st.tuples(st.just("promote"), st.integers(1, 6))),
+        max_size=12,
+    )
+)
 def test_the_champion_is_always_the_last_promoted_version(tmp_path_factory, operations):
     root = tmp_path_factory.mktemp("registry")
     expected = None

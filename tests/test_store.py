@@ -1,6 +1,7 @@
 """The store on both databases it supports (an embedded SQLite file, a real PostgreSQL cluster):
 migrations that match the models, idempotent writes the continuous loop relies on, feedback
 recorded once, a family's history by week, and training-job claims that survive a dead worker."""
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -79,8 +80,16 @@ def served(n: int, *, family_key: str = "child-1", cohort: str | None = None, we
     rows = []
     for i in range(n):
         week = weeks[i] if weeks else None
-        rows.append(schedule_record(schedule, schedule_id=stable_id("test", family_key, cohort, i),
-                                    family_key=family_key, week_start=week, cohort=cohort, arm="champion"))
+        rows.append(
+            schedule_record(
+                schedule,
+                schedule_id=stable_id("test", family_key, cohort, i),
+                family_key=family_key,
+                week_start=week,
+                cohort=cohort,
+                arm="champion",
+            )
+        )
     return rows
 
 
@@ -92,8 +101,9 @@ def test_migrations_build_exactly_the_schema_the_models_declare(store):
 
     assert current_revision(store.engine) == head_revision()
     with store.engine.connect() as connection:
-        assert compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
-                                Base.metadata) == []
+        assert (
+            compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata) == []
+        )
 
 
 def test_the_feedback_table_holds_every_feedback_field():
@@ -112,8 +122,15 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
 
 def test_a_served_schedule_and_its_audit_row_are_written_together(store):
     row = served(1)[0] | {"request_id": "req-1", "generator_version": 3}
-    audit = {"request_id": "req-1", "endpoint": "generate-schedule", "model_version": row["model_version"],
-             "source": row["source"], "latency_ms": 4.2, "status_code": 201, "input_hash": input_hash({"a": 1})}
+    audit = {
+        "request_id": "req-1",
+        "endpoint": "generate-schedule",
+        "model_version": row["model_version"],
+        "source": row["source"],
+        "latency_ms": 4.2,
+        "status_code": 201,
+        "input_hash": input_hash({"a": 1}),
+    }
     store.add_served_schedule(row, audit)
     back = store.get_served_schedule(row["id"])
     assert back["schedule_json"] == row["schedule_json"]
@@ -153,10 +170,24 @@ def test_feedback_is_recorded_once_and_reposting_it_is_a_no_op(store):
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.sampled_from([("stars", 0), ("stars", 6), ("likert_engagement", 5.5), ("completion_rate", 1.2),
-                        ("adherence", -0.1), ("n_adjustments", -1), ("n_adjustments", 1.5),
-                        ("adjustment_kind", "paint_the_walls"), ("comment", 3), ("stars", True),
-                        ("mood", 3), ("stars", float("nan"))]))
+@given(
+    st.sampled_from(
+        [
+            ("stars", 0),
+            ("stars", 6),
+            ("likert_engagement", 5.5),
+            ("completion_rate", 1.2),
+            ("adherence", -0.1),
+            ("n_adjustments", -1),
+            ("n_adjustments", 1.5),
+            ("adjustment_kind", "paint_the_walls"),
+            ("comment", 3),
+            ("stars", True),
+            ("mood", 3),
+            ("stars", float("nan")),
+        ]
+    )
+)
 def test_malformed_feedback_is_rejected_naming_the_field(tmp_path_factory, case):
     from brightpath.store import feedback_values
 
@@ -168,9 +199,16 @@ def test_malformed_feedback_is_rejected_naming_the_field(tmp_path_factory, case)
 
 def test_a_loop_round_is_written_once_however_often_it_is_replayed(store):
     schedules = served(4, cohort="round-1")
-    feedback = [{"id": stable_id("fb", row["id"]), "schedule_id": row["id"], "stars": 3 + i % 3,
-                 "likert_satisfaction": float("nan") if i == 0 else 4, "comment": None}
-                for i, row in enumerate(schedules[:3])]
+    feedback = [
+        {
+            "id": stable_id("fb", row["id"]),
+            "schedule_id": row["id"],
+            "stars": 3 + i % 3,
+            "likert_satisfaction": float("nan") if i == 0 else 4,
+            "comment": None,
+        }
+        for i, row in enumerate(schedules[:3])
+    ]
     assert store.record_round(schedules, feedback) == (4, 3)
     assert store.record_round(schedules, feedback) == (0, 0)  # the crashed round re-run
     more = served(6, cohort="round-1")
@@ -180,8 +218,9 @@ def test_a_loop_round_is_written_once_however_often_it_is_replayed(store):
 
 def test_feedback_frame_is_the_loops_training_table(store):
     schedules = served(3, cohort="round-1") + served(1, family_key="child-2", cohort="round-2")
-    feedback = [{"id": stable_id("fb", row["id"]), "schedule_id": row["id"], "stars": 5, "adherence": 0.5}
-                for row in schedules]
+    feedback = [
+        {"id": stable_id("fb", row["id"]), "schedule_id": row["id"], "stars": 5, "adherence": 0.5} for row in schedules
+    ]
     feedback[0]["stars"] = None
     store.record_round(schedules, feedback)
     frame = store.feedback_frame()
@@ -200,8 +239,12 @@ def test_family_history_is_ordered_by_week_with_unrated_weeks_included(store):
     schedules = served(4, weeks=weeks) + served(2, family_key="other")
     store.record_round(schedules, [{"id": "fb-1", "schedule_id": schedules[2]["id"], "stars": 2}])
     history = store.family_history("child-1")
-    assert history["week_start"].tolist() == [datetime.date(2026, 3, 2), datetime.date(2026, 3, 9),
-                                              datetime.date(2026, 3, 16), None]
+    assert history["week_start"].tolist() == [
+        datetime.date(2026, 3, 2),
+        datetime.date(2026, 3, 9),
+        datetime.date(2026, 3, 16),
+        None,
+    ]
     assert history["stars"].tolist()[0] == 2 and math.isnan(history["stars"].tolist()[1])
     assert history["feedback_id"].tolist()[0] == "fb-1" and history["feedback_id"].isna().tolist()[1:] == [True] * 3
     assert store.family_history("nobody").empty
@@ -216,11 +259,16 @@ def test_a_job_is_claimed_once_heartbeats_and_finishes(store):
     assert store.heartbeat(job["id"], "host:1", progress=0.5, message="half way")
     assert not store.heartbeat(job["id"], "host:2")
     assert not store.finish_job(job["id"], "host:2", succeeded=True, message="not mine")
-    assert store.finish_job(job["id"], "host:1", succeeded=True, message="done", metrics={"loss": 0.1},
-                            mlflow_run_id="run-1")
+    assert store.finish_job(
+        job["id"], "host:1", succeeded=True, message="done", metrics={"loss": 0.1}, mlflow_run_id="run-1"
+    )
     done = store.get_job(job["id"])
-    assert (done["state"], done["progress"], done["metrics"], done["mlflow_run_id"]) == \
-        ("succeeded", 1.0, {"loss": 0.1}, "run-1")
+    assert (done["state"], done["progress"], done["metrics"], done["mlflow_run_id"]) == (
+        "succeeded",
+        1.0,
+        {"loss": 0.1},
+        "run-1",
+    )
     assert done["finished_at"] >= done["started_at"] >= done["created_at"]
     assert store.claim_job(job["id"], "host:2", stale_after_s=60, max_attempts=2).outcome == "finished"
     assert store.claim_job("missing", "host:2", stale_after_s=60, max_attempts=2).outcome == "missing"
@@ -282,8 +330,9 @@ def test_timestamps_must_be_timezone_aware(store):
     row = served(1)[0] | {"created_at": datetime.datetime(2026, 1, 1, 12, 0)}
     with pytest.raises(sqlalchemy.exc.StatementError, match="naive datetime"):
         store.add_served_schedule(row)
-    aware = served(1)[0] | {"created_at": datetime.datetime(2026, 1, 1, 13, 0, tzinfo=datetime.timezone(
-        datetime.timedelta(hours=1)))}
+    aware = served(1)[0] | {
+        "created_at": datetime.datetime(2026, 1, 1, 13, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=1)))
+    }
     store.add_served_schedule(aware)
     assert store.get_served_schedule(aware["id"])["created_at"] == datetime.datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

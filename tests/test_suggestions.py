@@ -1,5 +1,6 @@
 """Improvement suggestions: concrete one-parameter changes the reward model predicts raise
 satisfaction, with the predicted gain, never one that makes the week invalid."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -110,8 +111,11 @@ class Scrambled:
 
 
 @settings(max_examples=40, deadline=None)
-@given(unit=st.lists(st.floats(-1, 1), min_size=len(PARAM_SPECS), max_size=len(PARAM_SPECS)),
-       age=st.integers(5, 18), seed=st.integers(0, 1000))
+@given(
+    unit=st.lists(st.floats(-1, 1), min_size=len(PARAM_SPECS), max_size=len(PARAM_SPECS)),
+    age=st.integers(5, 18),
+    seed=st.integers(0, 1000),
+)
 def test_every_suggestion_is_a_valid_week_inside_the_ranges(unit, age, seed):
     family = parse_user_data({"child_age": age})
     params = ScheduleParams.from_unit(unit)
@@ -127,7 +131,8 @@ def test_every_suggestion_is_a_valid_week_inside_the_ranges(unit, age, seed):
         changed = dataclasses.replace(params, **{suggestion.parameter: suggestion.suggested})
         layout = build_layout(changed, family.child.grade_band_index)
         validate_schedule(layout_to_json(layout, {}))
-        before = scorer.score_layouts([build_layout(params, family.child.grade_band_index)], None, None,
-                                      [family.child.grade_band_index])["satisfaction"][0]
+        before = scorer.score_layouts(
+            [build_layout(params, family.child.grade_band_index)], None, None, [family.child.grade_band_index]
+        )["satisfaction"][0]
         after = scorer.score_layouts([layout], None, None, [family.child.grade_band_index])["satisfaction"][0]
         assert suggestion.predicted_gain == pytest.approx(after - before) and suggestion.predicted_gain >= 0.005

@@ -11,6 +11,7 @@ continuous-improvement loop reads its feedback, the multi-week environment a fam
     store.record_round(schedules, feedback)        # idempotent: ids from stable_id(...)
     frame = store.feedback_frame()                 # pandas, one row per feedback
 """
+
 from __future__ import annotations
 
 from brightpath.store.engine import (
@@ -34,7 +35,22 @@ from brightpath.store.repository import (
 )
 
 __all__ = [
-    "DATABASE_URL_ENV", "FINAL_JOB_STATES", "JOB_ID_ENV", "JOB_STATES", "Claim", "FeedbackConflictError", "Store",
-    "UnknownScheduleError", "create_engine", "database_url", "feedback_values", "head_revision", "input_hash",
-    "parse_progress", "report_progress", "schedule_record", "stable_id", "upgrade",
+    "DATABASE_URL_ENV",
+    "FINAL_JOB_STATES",
+    "JOB_ID_ENV",
+    "JOB_STATES",
+    "Claim",
+    "FeedbackConflictError",
+    "Store",
+    "UnknownScheduleError",
+    "create_engine",
+    "database_url",
+    "feedback_values",
+    "head_revision",
+    "input_hash",
+    "parse_progress",
+    "report_progress",
+    "schedule_record",
+    "stable_id",
+    "upgrade",
 ]

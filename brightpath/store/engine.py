@@ -13,6 +13,7 @@ never wait for the writer (WAL). Migrations live in ``brightpath/store/migration
 lock (that write lock on SQLite, an advisory lock on PostgreSQL), so processes that start
 together migrate once.
 """
+
 from __future__ import annotations
 
 import os
@@ -51,7 +52,8 @@ def create_engine(url: str | None = None, **kwargs) -> Engine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = sqlalchemy.create_engine(
-        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}, **kwargs)
+        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}, **kwargs
+    )
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record) -> None:
@@ -108,6 +110,13 @@ def alembic_config(url: str | None = None):
 
 
 __all__ = [
-    "DATABASE_URL_ENV", "DEFAULT_DATABASE_FILE", "MIGRATIONS_DIR", "alembic_config", "create_engine",
-    "current_revision", "database_url", "head_revision", "upgrade",
+    "DATABASE_URL_ENV",
+    "DEFAULT_DATABASE_FILE",
+    "MIGRATIONS_DIR",
+    "alembic_config",
+    "create_engine",
+    "current_revision",
+    "database_url",
+    "head_revision",
+    "upgrade",
 ]

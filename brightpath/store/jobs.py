@@ -8,6 +8,7 @@ The worker (``serving.tasks``) starts ``python -m experiments.train`` with ``BRI
 updates the job's progress (0–1) and message in the database. ``report_progress`` writes such a
 line, and does nothing outside a job, so a training loop may call it unconditionally.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,7 @@ def parse_progress(line: str) -> tuple[float, str | None] | None:
     if not line.startswith(PROGRESS_PREFIX):
         return None
     try:
-        payload = json.loads(line[len(PROGRESS_PREFIX):])
+        payload = json.loads(line[len(PROGRESS_PREFIX) :])
         progress = float(payload["progress"])
     except (ValueError, KeyError, TypeError):
         return None

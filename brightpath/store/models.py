@@ -15,6 +15,7 @@ The continuous-improvement loop reads ``feedback`` joined with ``served_schedule
 data, and a family's history (by ``family_key``, ordered by ``week_start``) feeds the multi-week
 environment. Timestamps are UTC, stored naive and returned timezone-aware on every database.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -87,7 +88,8 @@ class ServedSchedule(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, doc="uuid; loop rounds supply deterministic ids")
     created_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime(), default=utc_now, index=True)
     family_key: Mapped[str | None] = mapped_column(
-        String(128), index=True, doc="opaque id from the caller (the backend's child_id); finds a family's history")
+        String(128), index=True, doc="opaque id from the caller (the backend's child_id); finds a family's history"
+    )
     answers: Mapped[list] = mapped_column(Json, doc="q1–q25 Likert answers 1–5, 0 = missing")
     child_age: Mapped[int] = mapped_column(Integer, doc="years, 5–18")
     grade: Mapped[int] = mapped_column(Integer, doc="0 (kindergarten) – 12")
@@ -116,7 +118,8 @@ class Feedback(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     schedule_id: Mapped[str] = mapped_column(
-        String(36), ForeignKey("served_schedules.id", ondelete="CASCADE"), unique=True)
+        String(36), ForeignKey("served_schedules.id", ondelete="CASCADE"), unique=True
+    )
     received_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime(), default=utc_now, index=True)
     stars: Mapped[float | None] = mapped_column(Float, doc="1–5")
     likert_satisfaction: Mapped[float | None] = mapped_column(Float, doc="1–5")
@@ -161,8 +164,7 @@ class AuditLog(Base):
 
     __tablename__ = "audit_log"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                    autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     request_id: Mapped[str] = mapped_column(String(64), index=True)
     time: Mapped[datetime.datetime] = mapped_column(UTCDateTime(), default=utc_now, index=True)
     endpoint: Mapped[str] = mapped_column(String(64))
@@ -174,6 +176,13 @@ class AuditLog(Base):
 
 
 __all__ = [
-    "FINAL_JOB_STATES", "JOB_STATES", "AuditLog", "Base", "Feedback", "ServedSchedule", "TrainingJob",
-    "UTCDateTime", "utc_now",
+    "FINAL_JOB_STATES",
+    "JOB_STATES",
+    "AuditLog",
+    "Base",
+    "Feedback",
+    "ServedSchedule",
+    "TrainingJob",
+    "UTCDateTime",
+    "utc_now",
 ]

@@ -11,6 +11,7 @@ What each caller uses:
 
 Rows come back as plain dicts (column → value), timestamps timezone-aware UTC.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -57,8 +58,10 @@ class FeedbackConflictError(ValueError):
     def __init__(self, schedule_id: str, feedback_id: str):
         self.schedule_id = schedule_id
         self.feedback_id = feedback_id
-        super().__init__(f"schedule {schedule_id!r} already has different feedback ({feedback_id!r}); "
-                         "feedback on a schedule is recorded once")
+        super().__init__(
+            f"schedule {schedule_id!r} already has different feedback ({feedback_id!r}); "
+            "feedback on a schedule is recorded once"
+        )
 
 
 @dataclass(frozen=True)
@@ -248,19 +251,27 @@ class Store:
         with self.engine.begin() as connection:
             if connection.execute(select(ServedSchedule.id).where(ServedSchedule.id == schedule_id)).first() is None:
                 raise UnknownScheduleError(schedule_id)
-            existing = connection.execute(
-                select(Feedback).where(Feedback.schedule_id == schedule_id).with_for_update()).mappings().first()
+            existing = (
+                connection.execute(select(Feedback).where(Feedback.schedule_id == schedule_id).with_for_update())
+                .mappings()
+                .first()
+            )
             if existing is not None:
                 if any(not _same(existing[name], value) for name, value in values.items()):
                     raise FeedbackConflictError(schedule_id, existing["id"])
                 return dict(existing), False
-            row = {"id": feedback_id or str(uuid.uuid4()), "schedule_id": schedule_id,
-                   "received_at": received_at or utc_now(), **values}
+            row = {
+                "id": feedback_id or str(uuid.uuid4()),
+                "schedule_id": schedule_id,
+                "received_at": received_at or utc_now(),
+                **values,
+            }
             connection.execute(insert(Feedback), [row])
         return row, True
 
-    def record_round(self, schedules: Iterable[Mapping[str, Any]], feedback: Iterable[Mapping[str, Any]] = ()) \
-            -> tuple[int, int]:
+    def record_round(
+        self, schedules: Iterable[Mapping[str, Any]], feedback: Iterable[Mapping[str, Any]] = ()
+    ) -> tuple[int, int]:
         """Insert many served schedules and feedback rows in one transaction, skipping rows already there.
 
         Args:
@@ -274,17 +285,27 @@ class Store:
         schedule_rows = [dict(row) for row in schedules]
         feedback_rows = []
         for row in feedback:
-            values = {k: (None if isinstance(v, float) and math.isnan(v) else v)
-                      for k, v in row.items() if k in FEEDBACK_COLUMNS}
-            feedback_rows.append({"id": row["id"], "schedule_id": row["schedule_id"],
-                                  "received_at": row.get("received_at") or utc_now(), **feedback_values(values)})
+            values = {
+                k: (None if isinstance(v, float) and math.isnan(v) else v)
+                for k, v in row.items()
+                if k in FEEDBACK_COLUMNS
+            }
+            feedback_rows.append(
+                {
+                    "id": row["id"],
+                    "schedule_id": row["schedule_id"],
+                    "received_at": row.get("received_at") or utc_now(),
+                    **feedback_values(values),
+                }
+            )
         with self.engine.begin() as connection:
             inserted_schedules = self._insert_ignoring_duplicates(connection, ServedSchedule, schedule_rows)
             inserted_feedback = self._insert_ignoring_duplicates(connection, Feedback, feedback_rows)
         return inserted_schedules, inserted_feedback
 
-    def feedback_frame(self, *, cohort: str | None = None, since: datetime.datetime | None = None,
-                       include_schedule: bool = False) -> pd.DataFrame:
+    def feedback_frame(
+        self, *, cohort: str | None = None, since: datetime.datetime | None = None, include_schedule: bool = False
+    ) -> pd.DataFrame:
         """Every feedback row joined with its served schedule, oldest first: the loop's training data.
 
         Columns: ``feedback_id``, ``schedule_id``, ``received_at``, the ``FEEDBACK_COLUMNS`` (NaN /
@@ -298,7 +319,8 @@ class Store:
             since: only feedback received at or after this time.
         """
         query = select(Feedback, *_schedule_columns(include_schedule)).join(
-            ServedSchedule, Feedback.schedule_id == ServedSchedule.id)
+            ServedSchedule, Feedback.schedule_id == ServedSchedule.id
+        )
         if cohort is not None:
             query = query.where(ServedSchedule.cohort == cohort)
         if since is not None:
@@ -316,13 +338,23 @@ class Store:
         Rows are ordered by ``week_start`` (schedules without one last), then ``created_at``. Columns
         as ``feedback_frame``'s, with ``schedule_id`` first; ``feedback_id`` is missing (NA) where unrated.
         """
-        query = (select(ServedSchedule.id.label("schedule_id"), *_schedule_columns(include_schedule),
-                        Feedback.id.label("feedback_id"), Feedback.received_at,
-                        *(getattr(Feedback, name) for name in FEEDBACK_COLUMNS))
-                 .outerjoin(Feedback, Feedback.schedule_id == ServedSchedule.id)
-                 .where(ServedSchedule.family_key == str(family_key))
-                 .order_by(ServedSchedule.week_start.is_(None), ServedSchedule.week_start,
-                           ServedSchedule.created_at, ServedSchedule.id))
+        query = (
+            select(
+                ServedSchedule.id.label("schedule_id"),
+                *_schedule_columns(include_schedule),
+                Feedback.id.label("feedback_id"),
+                Feedback.received_at,
+                *(getattr(Feedback, name) for name in FEEDBACK_COLUMNS),
+            )
+            .outerjoin(Feedback, Feedback.schedule_id == ServedSchedule.id)
+            .where(ServedSchedule.family_key == str(family_key))
+            .order_by(
+                ServedSchedule.week_start.is_(None),
+                ServedSchedule.week_start,
+                ServedSchedule.created_at,
+                ServedSchedule.id,
+            )
+        )
         with self.reading() as connection:
             rows = [dict(row) for row in connection.execute(query).mappings()]
         return _flatten(rows, ["schedule_id", "feedback_id", "received_at", *FEEDBACK_COLUMNS], include_schedule)
@@ -331,8 +363,16 @@ class Store:
 
     def create_job(self, task: str, overrides: Mapping[str, Any], *, job_id: str | None = None) -> dict[str, Any]:
         """A new ``queued`` job; returns its row."""
-        row = {"id": job_id or str(uuid.uuid4()), "task": task, "overrides": dict(overrides), "state": "queued",
-               "progress": 0.0, "attempts": 0, "created_at": utc_now(), "message": "queued"}
+        row = {
+            "id": job_id or str(uuid.uuid4()),
+            "task": task,
+            "overrides": dict(overrides),
+            "state": "queued",
+            "progress": 0.0,
+            "attempts": 0,
+            "created_at": utc_now(),
+            "message": "queued",
+        }
         with self.engine.begin() as connection:
             connection.execute(insert(TrainingJob), [row])
         return self.get_job(row["id"])
@@ -342,40 +382,68 @@ class Store:
             row = connection.execute(select(TrainingJob).where(TrainingJob.id == job_id)).mappings().first()
         return None if row is None else dict(row)
 
-    def claim_job(self, job_id: str, worker: str, *, stale_after_s: float, max_attempts: int) -> Claim:
+    def claim_job(
+        self, job_id: str, worker: str, *, stale_after_s: float, max_attempts: int, dead_worker: str | None = None
+    ) -> Claim:
         """Atomically take a job to run it (what makes the worker's task idempotent).
 
         A ``queued`` job, or a ``running`` one whose heartbeat is older than ``stale_after_s``
-        (its worker died), becomes ``running`` under ``worker`` with one more attempt, unless that
-        would exceed ``max_attempts``: then it is ``failed`` with the reason.
+        (its worker died) or whose worker is ``dead_worker`` (the caller saw that process gone),
+        becomes ``running`` under ``worker`` with one more attempt, unless that would exceed
+        ``max_attempts``: then it is ``failed`` with the reason.
         """
         now = utc_now()
         with self.engine.begin() as connection:
-            job = connection.execute(
-                select(TrainingJob).where(TrainingJob.id == job_id).with_for_update()).mappings().first()
+            job = (
+                connection.execute(select(TrainingJob).where(TrainingJob.id == job_id).with_for_update())
+                .mappings()
+                .first()
+            )
             if job is None:
                 return Claim("missing", None)
             if job["state"] in FINAL_JOB_STATES:
                 return Claim("finished", dict(job))
-            if job["state"] == "running" and not _stale(job["heartbeat_at"], now, stale_after_s):
+            if (
+                job["state"] == "running"
+                and not _stale(job["heartbeat_at"], now, stale_after_s)
+                and (dead_worker is None or job["worker"] != dead_worker)
+            ):
                 return Claim("busy", dict(job))
             if job["attempts"] >= max_attempts:
-                reason = (f"gave up after {job['attempts']} attempt(s): the worker running it "
-                          f"({job['worker']}) stopped before finishing")
-                connection.execute(update(TrainingJob).where(TrainingJob.id == job_id).values(
-                    state="failed", error=reason, message=reason, finished_at=now))
+                reason = (
+                    f"gave up after {job['attempts']} attempt(s): the worker running it "
+                    f"({job['worker']}) stopped before finishing"
+                )
+                connection.execute(
+                    update(TrainingJob)
+                    .where(TrainingJob.id == job_id)
+                    .values(state="failed", error=reason, message=reason, finished_at=now)
+                )
                 outcome = "exhausted"
             else:
-                message = "running" if job["attempts"] == 0 else \
-                    f"running again (attempt {job['attempts'] + 1}): the previous worker {job['worker']} stopped"
-                connection.execute(update(TrainingJob).where(TrainingJob.id == job_id).values(
-                    state="running", worker=worker, attempts=job["attempts"] + 1, heartbeat_at=now, started_at=now,
-                    progress=0.0, message=message, error=None))
+                message = (
+                    "running"
+                    if job["attempts"] == 0
+                    else f"running again (attempt {job['attempts'] + 1}): the previous worker {job['worker']} stopped"
+                )
+                connection.execute(
+                    update(TrainingJob)
+                    .where(TrainingJob.id == job_id)
+                    .values(
+                        state="running",
+                        worker=worker,
+                        attempts=job["attempts"] + 1,
+                        heartbeat_at=now,
+                        started_at=now,
+                        progress=0.0,
+                        message=message,
+                        error=None,
+                    )
+                )
                 outcome = "claimed"
         return Claim(outcome, self.get_job(job_id))
 
-    def heartbeat(self, job_id: str, worker: str, *, progress: float | None = None,
-                  message: str | None = None) -> bool:
+    def heartbeat(self, job_id: str, worker: str, *, progress: float | None = None, message: str | None = None) -> bool:
         """Record that ``worker`` is still running the job; False if it no longer owns it (stop then)."""
         values: dict[str, Any] = {"heartbeat_at": utc_now()}
         if progress is not None:
@@ -383,31 +451,53 @@ class Store:
         if message is not None:
             values["message"] = message
         with self.engine.begin() as connection:
-            result = connection.execute(update(TrainingJob).where(
-                TrainingJob.id == job_id, TrainingJob.state == "running", TrainingJob.worker == worker).values(**values))
+            result = connection.execute(
+                update(TrainingJob)
+                .where(TrainingJob.id == job_id, TrainingJob.state == "running", TrainingJob.worker == worker)
+                .values(**values)
+            )
         return result.rowcount == 1
 
-    def finish_job(self, job_id: str, worker: str, *, succeeded: bool, message: str,
-                   metrics: Mapping[str, float] | None = None, mlflow_run_id: str | None = None,
-                   error: str | None = None) -> bool:
+    def finish_job(
+        self,
+        job_id: str,
+        worker: str,
+        *,
+        succeeded: bool,
+        message: str,
+        metrics: Mapping[str, float] | None = None,
+        mlflow_run_id: str | None = None,
+        error: str | None = None,
+    ) -> bool:
         """End the job ``worker`` owns as ``succeeded`` (progress 1) or ``failed``; False if it does not own it."""
-        values: dict[str, Any] = {"state": "succeeded" if succeeded else "failed", "finished_at": utc_now(),
-                                  "message": message, "metrics": None if metrics is None else dict(metrics),
-                                  "mlflow_run_id": mlflow_run_id, "error": error, "heartbeat_at": utc_now()}
+        values: dict[str, Any] = {
+            "state": "succeeded" if succeeded else "failed",
+            "finished_at": utc_now(),
+            "message": message,
+            "metrics": None if metrics is None else dict(metrics),
+            "mlflow_run_id": mlflow_run_id,
+            "error": error,
+            "heartbeat_at": utc_now(),
+        }
         if succeeded:
             values["progress"] = 1.0
         with self.engine.begin() as connection:
-            result = connection.execute(update(TrainingJob).where(
-                TrainingJob.id == job_id, TrainingJob.state == "running", TrainingJob.worker == worker).values(**values))
+            result = connection.execute(
+                update(TrainingJob)
+                .where(TrainingJob.id == job_id, TrainingJob.state == "running", TrainingJob.worker == worker)
+                .values(**values)
+            )
         return result.rowcount == 1
 
     def fail_job(self, job_id: str, reason: str) -> bool:
         """Mark a job that has not finished as ``failed`` with ``reason`` (e.g. it could not be queued)."""
         now = utc_now()
         with self.engine.begin() as connection:
-            result = connection.execute(update(TrainingJob).where(
-                TrainingJob.id == job_id, TrainingJob.state.not_in(FINAL_JOB_STATES)).values(
-                state="failed", error=reason, message=reason, finished_at=now))
+            result = connection.execute(
+                update(TrainingJob)
+                .where(TrainingJob.id == job_id, TrainingJob.state.not_in(FINAL_JOB_STATES))
+                .values(state="failed", error=reason, message=reason, finished_at=now)
+            )
         return result.rowcount == 1
 
     def reap_stale_jobs(self, *, stale_after_s: float, max_attempts: int) -> tuple[list[str], list[str]]:
@@ -417,20 +507,27 @@ class Store:
         now = utc_now()
         requeued, failed = [], []
         with self.engine.begin() as connection:
-            jobs = connection.execute(select(TrainingJob).where(TrainingJob.state == "running").with_for_update()) \
-                .mappings().all()
+            jobs = (
+                connection.execute(select(TrainingJob).where(TrainingJob.state == "running").with_for_update())
+                .mappings()
+                .all()
+            )
             for job in jobs:
                 if not _stale(job["heartbeat_at"], now, stale_after_s):
                     continue
                 last = job["heartbeat_at"].isoformat(timespec="seconds") if job["heartbeat_at"] else "never"
                 if job["attempts"] >= max_attempts:
-                    reason = (f"failed after {job['attempts']} attempt(s): worker {job['worker']} stopped "
-                              f"heartbeating at {last}")
+                    reason = (
+                        f"failed after {job['attempts']} attempt(s): worker {job['worker']} stopped "
+                        f"heartbeating at {last}"
+                    )
                     values = {"state": "failed", "error": reason, "message": reason, "finished_at": now}
                     failed.append(job["id"])
                 else:
-                    values = {"state": "queued", "message": f"re-queued: worker {job['worker']} stopped "
-                                                            f"heartbeating at {last}"}
+                    values = {
+                        "state": "queued",
+                        "message": f"re-queued: worker {job['worker']} stopped heartbeating at {last}",
+                    }
                     requeued.append(job["id"])
                 connection.execute(update(TrainingJob).where(TrainingJob.id == job["id"]).values(**values))
         return requeued, failed
@@ -487,8 +584,20 @@ def _same(stored: Any, posted: Any) -> bool:
 
 
 def _schedule_columns(include_schedule: bool) -> list:
-    names = ["family_key", "created_at", "week_start", "child_age", "grade", "answers", "params", "source",
-             "model_version", "generator_version", "arm", "cohort"] + (["schedule_json"] if include_schedule else [])
+    names = [
+        "family_key",
+        "created_at",
+        "week_start",
+        "child_age",
+        "grade",
+        "answers",
+        "params",
+        "source",
+        "model_version",
+        "generator_version",
+        "arm",
+        "cohort",
+    ] + (["schedule_json"] if include_schedule else [])
     return [getattr(ServedSchedule, name) for name in names]
 
 
@@ -500,8 +609,20 @@ def _flatten(rows: list[dict[str, Any]], leading: list[str], include_schedule: b
         row.update(zip(ITEM_KEYS, row.pop("answers")))
         params = row.pop("params")
         row.update({name: params.get(name) for name in PARAM_NAMES})
-    schedule = ["family_key", "created_at", "week_start", "child_age", "grade", *ITEM_KEYS, *PARAM_NAMES, "source",
-                "model_version", "generator_version", "arm", "cohort"]
+    schedule = [
+        "family_key",
+        "created_at",
+        "week_start",
+        "child_age",
+        "grade",
+        *ITEM_KEYS,
+        *PARAM_NAMES,
+        "source",
+        "model_version",
+        "generator_version",
+        "arm",
+        "cohort",
+    ]
     columns = leading + schedule + (["schedule_json"] if include_schedule else [])
     frame = pd.DataFrame(rows, columns=columns)
     for name in FEEDBACK_COLUMNS:

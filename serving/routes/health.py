@@ -1,4 +1,5 @@
 """Liveness, readiness, TF-Serving-style model status, and Prometheus metrics."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,8 +32,11 @@ def readyz(models: ModelsDep, store: StoreDep) -> JSONResponse:
         store.ping()
     except SQLAlchemyError as exc:
         reasons.append(f"database: {type(exc).__name__}: {exc}")
-    body = {"status": "degraded" if reasons else "ready", "reasons": reasons,
-            "models": {name: _summary(models.get(name)) for name in MODEL_NAMES}}
+    body = {
+        "status": "degraded" if reasons else "ready",
+        "reasons": reasons,
+        "models": {name: _summary(models.get(name)) for name in MODEL_NAMES},
+    }
     return JSONResponse(body, status_code=503 if reasons else 200)
 
 
@@ -43,24 +47,44 @@ def model_status(name: str, models: ModelsDep) -> dict[str, Any]:
     entries = [_entry(served)]
     failure = models.last_failure(name)
     if failure is not None:
-        entries.insert(0, {"version": str(failure.version) if failure.version is not None else "unknown",
-                           "state": "END", "status": {"error_code": "UNAVAILABLE", "error_message": failure.error}})
-    return {"name": name, "model_version_status": entries, "champion_version": _champion(models, name),
-            "pinned_version": models.pinned[name],
-            "source": served.generator.source if served.generator is not None else None}
+        entries.insert(
+            0,
+            {
+                "version": str(failure.version) if failure.version is not None else "unknown",
+                "state": "END",
+                "status": {"error_code": "UNAVAILABLE", "error_message": failure.error},
+            },
+        )
+    return {
+        "name": name,
+        "model_version_status": entries,
+        "champion_version": _champion(models, name),
+        "pinned_version": models.pinned[name],
+        "source": served.generator.source if served.generator is not None else None,
+    }
 
 
-@router.get("/v1/models/{name}/versions/{version}", response_model=ModelStatus,
-            responses={404: {"description": "unknown model or version"}})
+@router.get(
+    "/v1/models/{name}/versions/{version}",
+    response_model=ModelStatus,
+    responses={404: {"description": "unknown model or version"}},
+)
 def model_version_status(name: str, version: int, models: ModelsDep) -> dict[str, Any]:
     """One version: ``AVAILABLE`` when it is the one served, ``END`` when published but not served."""
     served = _served(name, models)
     if version < 1 or version not in registry.list_versions(models.model_dir, name):
         raise HTTPException(404, f"version: model {name!r} has no version {version}")
-    entry = _entry(served) if served.version == version and served.available else \
-        {"version": str(version), "state": "END", "status": {"error_code": "OK", "error_message": ""}}
-    return {"name": name, "model_version_status": [entry], "champion_version": _champion(models, name),
-            "pinned_version": models.pinned[name]}
+    entry = (
+        _entry(served)
+        if served.version == version and served.available
+        else {"version": str(version), "state": "END", "status": {"error_code": "OK", "error_message": ""}}
+    )
+    return {
+        "name": name,
+        "model_version_status": [entry],
+        "champion_version": _champion(models, name),
+        "pinned_version": models.pinned[name],
+    }
 
 
 @router.get("/metrics", response_class=Response)
@@ -83,13 +107,25 @@ def _champion(models: ModelManager, name: str) -> int | None:
 
 
 def _entry(served: LoadedModel) -> dict[str, Any]:
-    status = {"error_code": "OK", "error_message": ""} if served.available else \
-        {"error_code": "UNAVAILABLE", "error_message": served.error}
-    return {"version": str(served.version) if served.version is not None else "unversioned",
-            "state": "AVAILABLE" if served.available else "UNAVAILABLE", "status": status,
-            "model_version": served.model_version, "loaded_since": served.loaded_at}
+    status = (
+        {"error_code": "OK", "error_message": ""}
+        if served.available
+        else {"error_code": "UNAVAILABLE", "error_message": served.error}
+    )
+    return {
+        "version": str(served.version) if served.version is not None else "unversioned",
+        "state": "AVAILABLE" if served.available else "UNAVAILABLE",
+        "status": status,
+        "model_version": served.model_version,
+        "loaded_since": served.loaded_at,
+    }
 
 
 def _summary(served: LoadedModel) -> dict[str, Any]:
-    return {"version": served.version, "model_version": served.model_version, "available": served.available,
-            "loaded_since": served.loaded_at.isoformat(), "error": served.error}
+    return {
+        "version": served.version,
+        "model_version": served.model_version,
+        "available": served.available,
+        "loaded_since": served.loaded_at.isoformat(),
+        "error": served.error,
+    }

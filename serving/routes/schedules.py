@@ -5,6 +5,7 @@ Each handler parses, calls the library, records, returns: schedules come from
 ``brightpath.inference.evaluate_schedule`` with the served reward version, suggestions from
 ``brightpath.suggestions``; the store keeps every served schedule, its audit row and feedback.
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,38 +46,72 @@ def _family_hash(answers: list[int], child_age: int, grade: int) -> str:
     return input_hash({"answers": answers, "child_age": child_age, "grade": grade})
 
 
-@router.post("/generate-schedule/", status_code=201, response_model=GenerateScheduleResponse,
-             responses={**_422, 201: {"description": "the schedule, stored under its id"}})
-def generate_schedule(body: GenerateScheduleRequest, request: Request, store: StoreDep,
-                      models: ModelsDep,
-                      metrics: MetricsDep) -> JSONResponse:
+@router.post(
+    "/generate-schedule/",
+    status_code=201,
+    response_model=GenerateScheduleResponse,
+    responses={**_422, 201: {"description": "the schedule, stored under its id"}},
+)
+def generate_schedule(
+    body: GenerateScheduleRequest, request: Request, store: StoreDep, models: ModelsDep, metrics: MetricsDep
+) -> JSONResponse:
     """Write a week for a family (CONTRACTS §1 in, §2 out) with the served generator; store it and audit it."""
     served = models.generator
     schedule = served.generator.predict(body.user_data(), reference_date=body.reference_date)
     state = request.scope["state"]
-    record = schedule_record(schedule, family_key=body.child_id, week_start=body.week_start,
-                             generator_version=served.version, request_id=state["request_id"])
+    record = schedule_record(
+        schedule,
+        family_key=body.child_id,
+        week_start=body.week_start,
+        generator_version=served.version,
+        request_id=state["request_id"],
+    )
     meta = schedule["meta"]
-    state.update(model_version=meta["model_version"], source=meta["source"],
-                 input_hash=_family_hash(record["answers"], record["child_age"], record["grade"]))
-    audit = {"request_id": state["request_id"], "endpoint": "generate-schedule", "model_version": meta["model_version"],
-             "source": meta["source"], "status_code": 201, "input_hash": state["input_hash"],
-             "latency_ms": _elapsed_ms(request)}
+    state.update(
+        model_version=meta["model_version"],
+        source=meta["source"],
+        input_hash=_family_hash(record["answers"], record["child_age"], record["grade"]),
+    )
+    audit = {
+        "request_id": state["request_id"],
+        "endpoint": "generate-schedule",
+        "model_version": meta["model_version"],
+        "source": meta["source"],
+        "status_code": 201,
+        "input_hash": state["input_hash"],
+        "latency_ms": _elapsed_ms(request),
+    }
     store.add_served_schedule(record, audit)
     state["audited"] = True
     if meta["source"] == "fallback":
         metrics.fallback_schedules.inc()
-        log.warning("request %s: schedule from the rule-based fallback (%s)", state["request_id"],
-                    served.error or "generator unusable")
-    return JSONResponse({"id": record["id"], "schedule_data": schedule, "model_version": meta["model_version"],
-                         "source": meta["source"], "generator_version": served.version}, status_code=201)
+        log.warning(
+            "request %s: schedule from the rule-based fallback (%s)",
+            state["request_id"],
+            served.error or "generator unusable",
+        )
+    return JSONResponse(
+        {
+            "id": record["id"],
+            "schedule_data": schedule,
+            "model_version": meta["model_version"],
+            "source": meta["source"],
+            "generator_version": served.version,
+        },
+        status_code=201,
+    )
 
 
-@router.post("/evaluate-schedule/", response_model=EvaluateScheduleResponse,
-             responses={**_422, 404: {"description": "unknown schedule_id"},
-                        503: {"description": "no reward model can be served"}})
-def evaluate(body: EvaluateScheduleRequest, request: Request, store: StoreDep,
-             models: ModelsDep) -> dict[str, Any]:
+@router.post(
+    "/evaluate-schedule/",
+    response_model=EvaluateScheduleResponse,
+    responses={
+        **_422,
+        404: {"description": "unknown schedule_id"},
+        503: {"description": "no reward model can be served"},
+    },
+)
+def evaluate(body: EvaluateScheduleRequest, request: Request, store: StoreDep, models: ModelsDep) -> dict[str, Any]:
     """Scores (satisfaction, engagement, effectiveness in [0, 1]) of a schedule for its family, the feedback's
     reading when given, and the improvement suggestions the reward model predicts."""
     reward = models.reward
@@ -90,50 +125,77 @@ def evaluate(body: EvaluateScheduleRequest, request: Request, store: StoreDep,
         if row is None:
             raise UnknownScheduleError(body.schedule_id)
         schedule = row["schedule_json"]
-        user_data = body.family.user_data() if body.family else _stored_family(row["answers"], row["child_age"],
-                                                                               row["grade"])
+        user_data = (
+            body.family.user_data() if body.family else _stored_family(row["answers"], row["child_age"], row["grade"])
+        )
     else:
         schedule = body.schedule
         user_data = body.family.user_data() if body.family else None
     feedback = body.feedback.values() if body.feedback else None
     with fields_under("schedule"):
-        result = evaluate_schedule(schedule, feedback=feedback, model_dir=reward.path, user_data=user_data,
-                                   reference_date=body.reference_date)
+        result = evaluate_schedule(
+            schedule, feedback=feedback, model_dir=reward.path, user_data=user_data, reference_date=body.reference_date
+        )
     if user_data is None:  # evaluate_schedule accepted the schedule's meta.family
         family_meta = schedule["meta"]["family"]
         user_data = _stored_family(family_meta["answers"], family_meta["child_age"], family_meta.get("grade"))
     family = parse_user_data(user_data, reference_date=body.reference_date)
-    state.update(model_version=result["model_version"], source="reward",
-                 input_hash=_family_hash([int(a) for a in family.answers], family.child_age, family.child.grade))
+    state.update(
+        model_version=result["model_version"],
+        source="reward",
+        input_hash=_family_hash([int(a) for a in family.answers], family.child_age, family.child.grade),
+    )
     note = None
     suggestions = []
     if body.max_suggestions:
         try:
-            suggestions = [s.as_dict() for s in suggest_improvements(schedule, family, reward.scorer,
-                                                                     max_suggestions=body.max_suggestions)]
+            suggestions = [
+                s.as_dict()
+                for s in suggest_improvements(schedule, family, reward.scorer, max_suggestions=body.max_suggestions)
+            ]
         except ValidationError as exc:
             note = f"no suggestions: the schedule's parameters are not in its meta ({exc})"
-    store.add_audit({"request_id": state["request_id"], "endpoint": "evaluate-schedule", "status_code": 200,
-                     "model_version": result["model_version"], "source": "reward",
-                     "input_hash": state["input_hash"], "latency_ms": _elapsed_ms(request)})
+    store.add_audit(
+        {
+            "request_id": state["request_id"],
+            "endpoint": "evaluate-schedule",
+            "status_code": 200,
+            "model_version": result["model_version"],
+            "source": "reward",
+            "input_hash": state["input_hash"],
+            "latency_ms": _elapsed_ms(request),
+        }
+    )
     state["audited"] = True
     return {**result, "reward_version": reward.version, "suggestions": suggestions, "suggestions_note": note}
 
 
-@router.post("/feedback/", status_code=201, response_model=FeedbackResponse,
-             responses={**_422, 200: {"description": "this exact feedback was already recorded", "model":
-                                      FeedbackResponse},
-                        404: {"description": "unknown schedule_id"},
-                        409: {"description": "the schedule already has different feedback"}})
+@router.post(
+    "/feedback/",
+    status_code=201,
+    response_model=FeedbackResponse,
+    responses={
+        **_422,
+        200: {"description": "this exact feedback was already recorded", "model": FeedbackResponse},
+        404: {"description": "unknown schedule_id"},
+        409: {"description": "the schedule already has different feedback"},
+    },
+)
 def feedback(body: FeedbackRequest, store: StoreDep) -> JSONResponse:
     """Record a family's feedback on a served schedule (what a retrain learns from). Feedback on a schedule is
     written once: posting the same values again answers 200 with the first record, different values 409."""
     values = body.values()
     values.pop("schedule_id")
     row, created = store.add_feedback(body.schedule_id, values)
-    return JSONResponse({"id": row["id"], "schedule_id": row["schedule_id"],
-                         "received_at": row["received_at"].isoformat(), "created": created},
-                        status_code=201 if created else 200)
+    return JSONResponse(
+        {
+            "id": row["id"],
+            "schedule_id": row["schedule_id"],
+            "received_at": row["received_at"].isoformat(),
+            "created": created,
+        },
+        status_code=201 if created else 200,
+    )
 
 
 def _stored_family(answers: list[int], child_age: int, grade: int | None) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """The HTTP API against the app in-process (httpx through Starlette's TestClient): a temp SQLite store,
 tiny real models in a registry, the job queue replaced by a recorder (dependency override)."""
+
 from __future__ import annotations
 
 import json
@@ -7,48 +8,21 @@ import uuid
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
-from kombu.exceptions import OperationalError
 
 from brightpath import registry
 from brightpath.export import METADATA_FILE
 from brightpath.schedule import json_to_layout
-from serving.app import create_app
-from serving.dependencies import get_queue
-from serving.settings import Settings
-from tests.serving.helpers import SEED_FAMILY, SEED_PREFERENCES, tiny_generator
+from tests.serving.helpers import (
+    SEED_FAMILY,
+    SEED_PREFERENCES,
+    TOKEN,
+    RecordingQueue,
+    client_for,
+    make_settings,
+    tiny_generator,
+)
 
-TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-class RecordingQueue:
-    """Stands in for the Celery queue: remembers the job ids it was given."""
-
-    def __init__(self, fail: bool = False):
-        self.submitted: list[str] = []
-        self.fail = fail
-
-    def submit(self, job_id: str) -> None:
-        if self.fail:
-            raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-        self.submitted.append(job_id)
-
-    def close(self) -> None:
-        pass
-
-
-def make_settings(tmp_path: Path, model_root: Path, **changes) -> Settings:
-    values = {"model_dir": model_root, "database_url": f"sqlite:///{tmp_path / 'service.db'}", "work_dir": tmp_path,
-              "api_token": TOKEN, "model_poll_s": 0.1, "reaper_interval_s": 3600.0,
-              "broker_url": "redis://127.0.0.1:1/0"}
-    return Settings(**{**values, **changes})
-
-
-def client_for(settings: Settings, queue: RecordingQueue | None = None) -> TestClient:
-    app = create_app(settings)
-    app.dependency_overrides[get_queue] = lambda: queue or RecordingQueue()
-    return TestClient(app)
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +41,7 @@ def fields(response) -> list[str]:
 
 # --- generate-schedule ---------------------------------------------------------------------------
 
+
 def test_the_seed_family_gets_a_stored_valid_schedule(client):
     response = client.post("/api/ml/generate-schedule/", json={**SEED_FAMILY, "child_id": 42})
     assert response.status_code == 201
@@ -84,8 +59,13 @@ def test_the_seed_family_gets_a_stored_valid_schedule(client):
 
 
 def test_a_birth_date_gives_the_age_and_the_week_is_recorded(client):
-    body = {"preferences": SEED_PREFERENCES, "birth_date": "2015-01-01", "reference_date": "2023-06-01",
-            "week_start": "2026-03-02", "child_id": "child-7"}
+    body = {
+        "preferences": SEED_PREFERENCES,
+        "birth_date": "2015-01-01",
+        "reference_date": "2023-06-01",
+        "week_start": "2026-03-02",
+        "child_id": "child-7",
+    }
     response = client.post("/api/ml/generate-schedule/", json=body)
     assert response.status_code == 201
     assert response.json()["schedule_data"]["meta"]["family"]["child_age"] == 8
@@ -100,21 +80,24 @@ def test_a_client_request_id_is_echoed_and_audited(client):
     assert odd.headers["x-request-id"] != "../../etc x"
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"preferences": {"q3": 6}, "child_age": 8}, "preferences.q3"),
-    ({"preferences": {"q3": "often"}, "child_age": 8}, "preferences.q3"),
-    ({"preferences": {"q3": True}, "child_age": 8}, "preferences.q3"),
-    ({"preferences": {"q3": 2.5}, "child_age": 8}, "preferences.q3"),
-    ({"preferences": {"q26": 3}, "child_age": 8}, "preferences.q26"),
-    ({"preferences": SEED_PREFERENCES}, "child_age"),
-    ({"preferences": SEED_PREFERENCES, "child_age": 4}, "child_age"),
-    ({"preferences": SEED_PREFERENCES, "birth_date": "2015-02-30"}, "birth_date"),
-    ({"preferences": SEED_PREFERENCES, "child_age": 8, "birth_date": "2001-01-01"}, "birth_date"),
-    ({"preferences": SEED_PREFERENCES, "child_age": 8, "grade": 11}, "grade"),
-    ({"preferences": SEED_PREFERENCES, "child_age": 8, "week_start": "2026-03-04"}, "week_start"),
-    ({"preferences": SEED_PREFERENCES, "child_age": 8, "child_name": "Ada"}, "child_name"),
-    ({"preferences": [4, 2], "child_age": 8}, "preferences"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"preferences": {"q3": 6}, "child_age": 8}, "preferences.q3"),
+        ({"preferences": {"q3": "often"}, "child_age": 8}, "preferences.q3"),
+        ({"preferences": {"q3": True}, "child_age": 8}, "preferences.q3"),
+        ({"preferences": {"q3": 2.5}, "child_age": 8}, "preferences.q3"),
+        ({"preferences": {"q26": 3}, "child_age": 8}, "preferences.q26"),
+        ({"preferences": SEED_PREFERENCES}, "child_age"),
+        ({"preferences": SEED_PREFERENCES, "child_age": 4}, "child_age"),
+        ({"preferences": SEED_PREFERENCES, "birth_date": "2015-02-30"}, "birth_date"),
+        ({"preferences": SEED_PREFERENCES, "child_age": 8, "birth_date": "2001-01-01"}, "birth_date"),
+        ({"preferences": SEED_PREFERENCES, "child_age": 8, "grade": 11}, "grade"),
+        ({"preferences": SEED_PREFERENCES, "child_age": 8, "week_start": "2026-03-04"}, "week_start"),
+        ({"preferences": SEED_PREFERENCES, "child_age": 8, "child_name": "Ada"}, "child_name"),
+        ({"preferences": [4, 2], "child_age": 8}, "preferences"),
+    ],
+)
 def test_malformed_families_are_422_naming_the_field(client, body, field):
     assert field in " ".join(fields(client.post("/api/ml/generate-schedule/", json=body)))
 
@@ -128,8 +111,9 @@ def test_failed_requests_are_audited_too(client):
 
 
 def test_bodies_that_are_not_json_or_too_large_are_refused(client):
-    response = client.post("/api/ml/generate-schedule/", content=b"{not json",
-                           headers={"content-type": "application/json"})
+    response = client.post(
+        "/api/ml/generate-schedule/", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 422 and response.json()["detail"][0]["type"] == "json_invalid"
     big = json.dumps({**SEED_FAMILY, "constraints": ["x" * 1000] * 80})
     response = client.post("/api/ml/generate-schedule/", content=big, headers={"content-type": "application/json"})
@@ -138,14 +122,16 @@ def test_bodies_that_are_not_json_or_too_large_are_refused(client):
 
 # --- evaluate-schedule -----------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def served(client) -> dict:
     return client.post("/api/ml/generate-schedule/", json={**SEED_FAMILY, "child_id": "eval"}).json()
 
 
 def test_a_schedule_is_scored_with_suggestions(client, served):
-    response = client.post("/api/ml/evaluate-schedule/", json={"schedule": served["schedule_data"],
-                                                               "max_suggestions": 7})
+    response = client.post(
+        "/api/ml/evaluate-schedule/", json={"schedule": served["schedule_data"], "max_suggestions": 7}
+    )
     assert response.status_code == 200
     body = response.json()
     assert all(0.0 <= body[k] <= 1.0 for k in ("satisfaction", "engagement", "effectiveness"))
@@ -153,31 +139,45 @@ def test_a_schedule_is_scored_with_suggestions(client, served):
     assert body["suggestions_note"] is None
     for suggestion in body["suggestions"]:
         assert suggestion["predicted_gain"] > 0
-        assert suggestion["predicted_satisfaction"] == pytest.approx(body["satisfaction"] + suggestion[
-            "predicted_gain"], abs=1e-4)
+        assert suggestion["predicted_satisfaction"] == pytest.approx(
+            body["satisfaction"] + suggestion["predicted_gain"], abs=1e-4
+        )
     by_id = client.post("/api/ml/evaluate-schedule/", json={"schedule_id": served["id"]}).json()
     assert by_id["satisfaction"] == pytest.approx(body["satisfaction"])
     assert client.store.audit_frame(endpoint="evaluate-schedule")["status_code"].tolist()[-1] == 200
 
 
 def test_feedback_sent_with_a_schedule_is_read_and_blended(client, served):
-    response = client.post("/api/ml/evaluate-schedule/", json={
-        "schedule_id": served["id"], "feedback": {"likert_satisfaction": 5, "stars": 5, "comment": "great week"}})
+    response = client.post(
+        "/api/ml/evaluate-schedule/",
+        json={"schedule_id": served["id"], "feedback": {"likert_satisfaction": 5, "stars": 5, "comment": "great week"}},
+    )
     body = response.json()
     assert response.status_code == 200 and body["observed"]["satisfaction"] is not None
-    assert body["satisfaction"] <= body["blended"]["satisfaction"] <= body["observed"]["satisfaction"] or \
-        body["observed"]["satisfaction"] <= body["blended"]["satisfaction"] <= body["satisfaction"]
+    assert (
+        body["satisfaction"] <= body["blended"]["satisfaction"] <= body["observed"]["satisfaction"]
+        or body["observed"]["satisfaction"] <= body["blended"]["satisfaction"] <= body["satisfaction"]
+    )
 
 
 def test_evaluation_errors_name_the_field(client, served):
     schedule = json.loads(json.dumps(served["schedule_data"]))
     schedule["days"][0]["blocks"][1]["start_time"] = "07:00"
-    assert fields(client.post("/api/ml/evaluate-schedule/", json={"schedule": schedule})) == \
-        ["schedule.days[0].blocks[1].start_time"]
-    assert client.post("/api/ml/evaluate-schedule/", json={"schedule": schedule}).json()["detail"][0]["loc"] == \
-        ["body", "schedule", "days", 0, "blocks", 1, "start_time"]
-    assert fields(client.post("/api/ml/evaluate-schedule/", json={"schedule_id": served["id"],
-                                                                  "feedback": {"stars": 9}})) == ["feedback.stars"]
+    assert fields(client.post("/api/ml/evaluate-schedule/", json={"schedule": schedule})) == [
+        "schedule.days[0].blocks[1].start_time"
+    ]
+    assert client.post("/api/ml/evaluate-schedule/", json={"schedule": schedule}).json()["detail"][0]["loc"] == [
+        "body",
+        "schedule",
+        "days",
+        0,
+        "blocks",
+        1,
+        "start_time",
+    ]
+    assert fields(
+        client.post("/api/ml/evaluate-schedule/", json={"schedule_id": served["id"], "feedback": {"stars": 9}})
+    ) == ["feedback.stars"]
     assert fields(client.post("/api/ml/evaluate-schedule/", json={})) == ["schedule"]
     no_family = {"days": served["schedule_data"]["days"], "meta": {}}
     assert fields(client.post("/api/ml/evaluate-schedule/", json={"schedule": no_family})) == ["schedule.meta.family"]
@@ -194,10 +194,18 @@ def test_a_schedule_without_parameters_is_scored_without_suggestions(client, ser
 
 # --- feedback ----------------------------------------------------------------------------------------
 
+
 def test_feedback_is_stored_once(client):
     schedule_id = client.post("/api/ml/generate-schedule/", json=SEED_FAMILY).json()["id"]
-    feedback = {"schedule_id": schedule_id, "stars": 4, "likert_engagement": 3, "completion_rate": 0.9,
-                "n_adjustments": 1, "adjustment_kind": "shorten_blocks", "comment": "a bit long"}
+    feedback = {
+        "schedule_id": schedule_id,
+        "stars": 4,
+        "likert_engagement": 3,
+        "completion_rate": 0.9,
+        "n_adjustments": 1,
+        "adjustment_kind": "shorten_blocks",
+        "comment": "a bit long",
+    }
     first = client.post("/api/ml/feedback/", json=feedback)
     assert first.status_code == 201 and first.json()["created"]
     again = client.post("/api/ml/feedback/", json=feedback)
@@ -206,14 +214,24 @@ def test_feedback_is_stored_once(client):
     assert conflict.status_code == 409
     frame = client.store.feedback_frame()
     row = frame[frame["schedule_id"] == schedule_id].iloc[0]
-    assert (row["stars"], row["adjustment_kind"], row["likert_satisfaction"] != row["likert_satisfaction"]) == \
-        (4.0, "shorten_blocks", True)
+    assert (row["stars"], row["adjustment_kind"], row["likert_satisfaction"] != row["likert_satisfaction"]) == (
+        4.0,
+        "shorten_blocks",
+        True,
+    )
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"stars": 0}, "stars"), ({"completion_rate": 1.5}, "completion_rate"), ({"n_adjustments": -1}, "n_adjustments"),
-    ({"adjustment_kind": "burn_it"}, "adjustment_kind"), ({"stars": "NaN"}, "stars"), ({"mood": "ok"}, "mood"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"stars": 0}, "stars"),
+        ({"completion_rate": 1.5}, "completion_rate"),
+        ({"n_adjustments": -1}, "n_adjustments"),
+        ({"adjustment_kind": "burn_it"}, "adjustment_kind"),
+        ({"stars": "NaN"}, "stars"),
+        ({"mood": "ok"}, "mood"),
+    ],
+)
 def test_malformed_feedback_is_422(client, change, field):
     assert fields(client.post("/api/ml/feedback/", json={"schedule_id": "x", **change})) == [field]
 
@@ -224,6 +242,7 @@ def test_feedback_on_an_unknown_schedule_is_404(client):
 
 # --- training jobs -----------------------------------------------------------------------------------
 
+
 def test_the_training_api_needs_the_token(client):
     missing = client.post("/api/ml/train-models/", json={"task": "data"})
     assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
@@ -233,25 +252,33 @@ def test_the_training_api_needs_the_token(client):
 
 
 def test_a_job_is_recorded_queued_by_id_and_reported(client):
-    response = client.post("/api/ml/train-models/", json={"task": "data", "overrides": {"data.n_families": 30}},
-                           headers=AUTH)
+    response = client.post(
+        "/api/ml/train-models/", json={"task": "data", "overrides": {"data.n_families": 30}}, headers=AUTH
+    )
     assert response.status_code == 202
     job_id = response.json()["job_id"]
     assert client.queue.submitted[-1] == job_id
     assert response.headers["location"].endswith(f"/api/ml/jobs/{job_id}")
     status = client.get(f"/api/ml/jobs/{job_id}", headers=AUTH).json()
-    assert (status["state"], status["progress"], status["overrides"], status["attempts"]) == \
-        ("queued", 0.0, {"data.n_families": 30}, 0)
+    assert (status["state"], status["progress"], status["overrides"], status["attempts"]) == (
+        "queued",
+        0.0,
+        {"data.n_families": 30},
+        0,
+    )
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"task": "rm -rf /"}, "task"),
-    ({"task": "data", "overrides": {"hydra.run.dir": "/etc"}}, "overrides.hydra.run.dir"),
-    ({"task": "data", "overrides": {"data.n_families": 2}}, "overrides.data.n_families"),
-    ({"task": "data", "overrides": {"data.version": "v1 && ls"}}, "overrides.data.version"),
-    ({"task": "ppo", "overrides": {"model": "resnet"}}, "overrides.model"),
-    ({"task": "data", "overrides": {"model": "mlp"}}, "overrides.model"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"task": "rm -rf /"}, "task"),
+        ({"task": "data", "overrides": {"hydra.run.dir": "/etc"}}, "overrides.hydra.run.dir"),
+        ({"task": "data", "overrides": {"data.n_families": 2}}, "overrides.data.n_families"),
+        ({"task": "data", "overrides": {"data.version": "v1 && ls"}}, "overrides.data.version"),
+        ({"task": "ppo", "overrides": {"model": "resnet"}}, "overrides.model"),
+        ({"task": "data", "overrides": {"model": "mlp"}}, "overrides.model"),
+    ],
+)
 def test_only_allowlisted_tasks_and_overrides_are_accepted(client, body, field):
     before = len(client.queue.submitted)
     assert fields(client.post("/api/ml/train-models/", json=body, headers=AUTH)) == [field]
@@ -279,6 +306,7 @@ def test_without_a_configured_token_the_training_api_is_off(tmp_path, shared_mod
 
 # --- health and models -------------------------------------------------------------------------------
 
+
 def test_health_readiness_and_model_status(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
@@ -296,13 +324,20 @@ def test_health_readiness_and_model_status(client):
 
 def test_docs_and_openapi_are_served(client):
     spec = client.get("/openapi.json").json()
-    assert {"/api/ml/generate-schedule/", "/api/ml/evaluate-schedule/", "/api/ml/feedback/",
-            "/api/ml/train-models/", "/api/ml/jobs/{job_id}", "/v1/models/{name}"} <= set(spec["paths"])
+    assert {
+        "/api/ml/generate-schedule/",
+        "/api/ml/evaluate-schedule/",
+        "/api/ml/feedback/",
+        "/api/ml/train-models/",
+        "/api/ml/jobs/{job_id}",
+        "/v1/models/{name}",
+    } <= set(spec["paths"])
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger-ui" in docs.text.lower()
 
 
 # --- fallback, hot reload, pins ----------------------------------------------------------------------
+
 
 def corrupt(directory: Path) -> None:
     (directory / "saved_model.pb").write_bytes(b"not a protobuf")
@@ -325,12 +360,14 @@ def test_a_corrupt_model_means_fallback_schedules_and_a_degraded_service(tmp_pat
 def test_without_any_model_the_service_still_starts(tmp_path):
     with client_for(make_settings(tmp_path, tmp_path / "empty")) as client:
         assert client.post("/api/ml/generate-schedule/", json=SEED_FAMILY).json()["source"] == "fallback"
-        unavailable = client.post("/api/ml/evaluate-schedule/", json={
-            "schedule": client.post("/api/ml/generate-schedule/", json=SEED_FAMILY).json()["schedule_data"]})
+        unavailable = client.post(
+            "/api/ml/evaluate-schedule/",
+            json={"schedule": client.post("/api/ml/generate-schedule/", json=SEED_FAMILY).json()["schedule_data"]},
+        )
         assert unavailable.status_code == 503 and "no reward model" in unavailable.json()["detail"]
 
 
-def wait_for(client: TestClient, model_version: str, timeout_s: float = 10.0) -> dict:
+def wait_for(client, model_version: str, timeout_s: float = 10.0) -> dict:
     import time
 
     deadline = time.monotonic() + timeout_s

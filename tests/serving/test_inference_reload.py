@@ -1,5 +1,6 @@
 """``brightpath.inference`` with default paths follows the registry: a newly promoted model is
 used by the next call, without a restart; nothing promoted means the expert rule."""
+
 from __future__ import annotations
 
 import os

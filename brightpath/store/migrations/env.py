@@ -1,5 +1,6 @@
 """Alembic environment of the BrightPath store: runs migrations on the connection
 ``brightpath.store.engine.upgrade`` passes in, or on ``sqlalchemy.url`` (the Alembic CLI)."""
+
 from __future__ import annotations
 
 from alembic import context

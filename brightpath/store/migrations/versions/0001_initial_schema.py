@@ -7,6 +7,7 @@ Create Date: 2026-11-25
 Written against plain SQLAlchemy types (not ``brightpath.store.models``), so this revision keeps
 meaning what it meant when the models change; timestamps are naive UTC (``models.UTCDateTime``).
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -60,8 +61,12 @@ def upgrade() -> None:
         sa.Column("adherence", sa.Float(), nullable=True),
         sa.Column("n_adjustments", sa.Integer(), nullable=True),
         sa.Column("adjustment_kind", sa.String(32), nullable=True),
-        sa.ForeignKeyConstraint(["schedule_id"], ["served_schedules.id"], ondelete="CASCADE",
-                                name="fk_feedback_schedule_id_served_schedules"),
+        sa.ForeignKeyConstraint(
+            ["schedule_id"],
+            ["served_schedules.id"],
+            ondelete="CASCADE",
+            name="fk_feedback_schedule_id_served_schedules",
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_feedback"),
         sa.UniqueConstraint("schedule_id", name="uq_feedback_schedule_id"),
     )
