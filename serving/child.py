@@ -1,4 +1,4 @@
-"""``python -m serving.child PARENT_PID COMMAND [ARG ...]``: run COMMAND so that it dies with PARENT_PID.
+"""``python serving/child.py PARENT_PID COMMAND [ARG ...]``: run COMMAND so that it dies with PARENT_PID.
 
 The worker starts training runs through this launcher: it asks Linux to send it SIGKILL when its
 parent (the worker process) dies (``PR_SET_PDEATHSIG``, kept across ``exec``), checks the parent
@@ -19,7 +19,7 @@ PR_SET_PDEATHSIG = 1
 
 def main(argv: list[str]) -> int:
     if len(argv) < 2 or not argv[0].isdigit():
-        print("usage: python -m serving.child PARENT_PID COMMAND [ARG ...]", file=sys.stderr)
+        print("usage: python serving/child.py PARENT_PID COMMAND [ARG ...]", file=sys.stderr)
         return 2
     parent, command = int(argv[0]), argv[1:]
     if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0:

@@ -34,6 +34,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from brightpath.errors import ValidationError
@@ -214,7 +215,9 @@ class _Run:
         self.progress: tuple[float, str | None] | None = None
         with open(self.log_path, "a") as log_file:
             log_file.write(f"$ {' '.join(command)}\n")
-        launcher = [sys.executable, "-m", "serving.child", str(os.getpid())]  # the run dies with this process
+        # The run dies with this process; the launcher is started by path (standard library only), so it
+        # needs no import path to this package whatever the working directory.
+        launcher = [sys.executable, str(Path(__file__).with_name("child.py")), str(os.getpid())]
         self.process = subprocess.Popen(
             [*launcher, *command],
             cwd=settings.work_dir,
