@@ -23,6 +23,9 @@ from serving.settings import Settings
 
 log = logging.getLogger("serving")
 
+SQLITE_CHECKPOINT_S = 1.0
+"""With the embedded SQLite store, the WAL is copied into the database file this often, off the request path."""
+
 try:  # /docs and /redoc from assets shipped in the package, so they render without internet access
     from fastapi_offline import FastAPIOffline as _App
 except ImportError:  # without it FastAPI's pages load Swagger UI and ReDoc from a CDN
@@ -77,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         metrics = Metrics()
-        store = Store(settings.database_url)
+        store = Store(settings.database_url, checkpoint_interval_s=SQLITE_CHECKPOINT_S)
         models = ModelManager(settings.model_dir, settings.pinned, on_load=metrics.model_loaded)
         models.load_all()
         models.start(settings.model_poll_s)

@@ -345,3 +345,20 @@ def test_on_sqlite_a_reader_never_waits_for_a_writer(tmp_path):
         assert store.get_job(job["id"])["message"] == "queued"  # the last committed state, at once
     assert store.get_job(job["id"])["message"] == "uncommitted"
     store.close()
+
+
+def test_a_background_checkpointer_copies_the_sqlite_wal_into_the_database(tmp_path):
+    import time
+
+    path = tmp_path / "checkpointed.db"
+    store = Store(f"sqlite:///{path}", checkpoint_interval_s=0.05)
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0  # commits never checkpoint
+    empty = path.stat().st_size
+    store.record_round(served(200), [])
+    deadline = time.monotonic() + 10
+    while path.stat().st_size <= empty and time.monotonic() < deadline:  # only the background thread copies pages
+        time.sleep(0.05)
+    assert path.stat().st_size > empty
+    store.close()
+    assert Store(f"sqlite:///{path}", migrate=False).count("served_schedules") == 200

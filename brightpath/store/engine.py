@@ -41,10 +41,12 @@ def database_url() -> str:
     return f"sqlite:///{home.resolve() / DEFAULT_DATABASE_FILE}"
 
 
-def create_engine(url: str | None = None, **kwargs) -> Engine:
+def create_engine(url: str | None = None, *, autocheckpoint: bool = True, **kwargs) -> Engine:
     """An engine for ``url`` (default ``database_url()``); SQLite gets WAL, foreign keys and IMMEDIATE transactions.
 
-    A SQLite file's directory is created if missing.
+    A SQLite file's directory is created if missing. ``autocheckpoint=False`` (SQLite): commits never
+    copy the WAL back into the database file themselves; the owner runs ``checkpoint`` instead (off the
+    request path: a checkpoint's fsync can take tens of milliseconds).
     """
     url = make_url(url or database_url())
     if url.get_backend_name() != "sqlite":
@@ -62,6 +64,8 @@ def create_engine(url: str | None = None, **kwargs) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes; WAL's usual setting
         cursor.execute("PRAGMA foreign_keys=ON")
+        if not autocheckpoint:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -70,6 +74,16 @@ def create_engine(url: str | None = None, **kwargs) -> Engine:
         connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def checkpoint(engine: Engine) -> None:
+    """Copy a SQLite database's WAL back into its file without blocking readers or writers (no-op elsewhere)."""
+    if engine.dialect.name == "sqlite":
+        connection = engine.raw_connection()  # outside any transaction: a checkpoint cannot run inside one
+        try:
+            connection.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            connection.close()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -112,6 +126,7 @@ def alembic_config(url: str | None = None):
 __all__ = [
     "DATABASE_URL_ENV",
     "DEFAULT_DATABASE_FILE",
+    "checkpoint",
     "MIGRATIONS_DIR",
     "alembic_config",
     "create_engine",

@@ -17,7 +17,9 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import logging
 import math
+import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,12 +27,13 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from brightpath.errors import ValidationError
 from brightpath.feedback import FEEDBACK_COLUMNS, parse_feedback
 from brightpath.schedule import PARAM_NAMES
-from brightpath.store.engine import READ_ONLY_OPTION, create_engine, upgrade
+from brightpath.store.engine import READ_ONLY_OPTION, checkpoint, create_engine, database_url, upgrade
 from brightpath.store.models import (
     FINAL_JOB_STATES,
     AuditLog,
@@ -39,6 +42,8 @@ from brightpath.store.models import (
     TrainingJob,
     utc_now,
 )
+
+log = logging.getLogger(__name__)
 
 ID_NAMESPACE = uuid.UUID("5b0c8d6e-6a57-4b4f-9c55-0f4f7e1a2d10")
 """Namespace of ``stable_id``'s uuid5 ids."""
@@ -174,12 +179,32 @@ class Store:
         url: a SQLAlchemy URL; default ``engine.database_url()`` (SQLite file, or
             ``$BRIGHTPATH_DATABASE_URL``).
         migrate: bring the schema to the newest revision first (safe when several processes start).
+        checkpoint_interval_s: SQLite only: copy the WAL into the database file from a background
+            thread this often instead of during a commit (a long-running writer such as the service,
+            whose requests then never wait for a checkpoint's fsync); None: SQLite's own checkpoints.
     """
 
-    def __init__(self, url: str | None = None, *, migrate: bool = True):
-        self.engine: Engine = create_engine(url)
+    def __init__(self, url: str | None = None, *, migrate: bool = True, checkpoint_interval_s: float | None = None):
+        background = (
+            checkpoint_interval_s is not None and make_url(url or database_url()).get_backend_name() == "sqlite"
+        )
+        self.engine: Engine = create_engine(url, autocheckpoint=not background)
         if migrate:
             upgrade(self.engine)
+        self._stop = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+        if background:
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_every, args=(checkpoint_interval_s,), name="sqlite-checkpoint", daemon=True
+            )
+            self._checkpointer.start()
+
+    def _checkpoint_every(self, interval_s: float) -> None:
+        while not self._stop.wait(interval_s):
+            try:
+                checkpoint(self.engine)
+            except SQLAlchemyError:  # busy or closing: the next round copies what this one did not
+                log.warning("SQLite checkpoint failed; retrying in %.1f s", interval_s, exc_info=True)
 
     @property
     def url(self) -> str:
@@ -187,6 +212,10 @@ class Store:
         return self.engine.url.render_as_string(hide_password=True)
 
     def close(self) -> None:
+        self._stop.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout=30)
+            checkpoint(self.engine)
         self.engine.dispose()
 
     def reading(self):
