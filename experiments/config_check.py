@@ -78,8 +78,8 @@ def load_run(cfg: DictConfig) -> schemas.RunConfig:
 def _check_nodes(node: DictConfig, path: str) -> None:
     """Instantiate every structured node depth-first, so a bad value deep inside is named by its full key."""
     for key in node:
-        child = node._get_node(key)
-        if isinstance(child, DictConfig) and not child._is_none():
+        child = node[key]
+        if isinstance(child, DictConfig):
             _check_nodes(child, f"{path}{key}.")
     if path and OmegaConf.get_type(node) not in (dict, None):
         _to_object(node, path)
