@@ -8,11 +8,13 @@ import sys
 
 import uvicorn
 
+from brightpath.console import quiet_third_party
 from serving.app import create_app
 from serving.settings import Settings, SettingsError
 
 
 def main() -> int:
+    quiet_third_party()  # TensorFlow's and MLflow's start-up lines mean nothing to an operator
     try:
         settings = Settings.from_env()
     except SettingsError as err:

@@ -198,8 +198,8 @@ class Scores(BaseModel):
 
 class SuggestionOut(BaseModel):
     parameter: str
-    current: float
-    suggested: float
+    current: int | float = Field(description="the parameter's value now (schedule.PARAM_SPECS: units, range)")
+    suggested: int | float = Field(description="the value to change it to")
     predicted_satisfaction: float = Field(description="predicted satisfaction after the change, 0–1")
     predicted_gain: float = Field(description="predicted satisfaction gain, 0–1 scale")
     description: str

@@ -14,6 +14,7 @@ import sys
 from celery.signals import worker_ready
 from sqlalchemy.exc import SQLAlchemyError
 
+from brightpath.console import quiet_third_party
 from brightpath.store import Store
 from serving.queue import TRAIN_TASK, make_celery
 from serving.settings import Settings
@@ -59,6 +60,7 @@ def _requeue_orphans(**_) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    quiet_third_party()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app.worker_main(
         [
