@@ -8,8 +8,8 @@ What it does:
    training exports it (``agents.export.export_ppo_generator``; speed depends on the network, not on
    its weights); the store is the default embedded SQLite file (WAL);
 2. starts ``python -m serving`` as a subprocess (this module never imports ``serving``) and drives it
-   with ``wrk`` (``CONNECTIONS`` connections, one thread, a Lua script that POSTs the seed plan's
-   family), after a short warm-up, twice:
+   with ``wrk`` (one thread, a Lua script that POSTs the example family of the service's own OpenAPI
+   document: the seed plan's answers, age 8), after a short warm-up, twice:
 
    * **paced** (the goal): each connection waits ``CONNECTIONS / PACED_REQUESTS_PER_S`` seconds between
      requests, so the service is offered a steady load a little above the goal for ``DURATION_S``
@@ -62,38 +62,6 @@ MAX_CONNECTIONS = 4
 PACED_REQUESTS_PER_S = 250.0
 """Offered load of the paced run: above the goal, so that the goal is met with the service's own latency added."""
 INPROCESS_CALLS = 2000
-FAMILY = {
-    "child_age": 8,
-    "preferences": {
-        "q1": 4,
-        "q2": 2,
-        "q3": 5,
-        "q4": 1,
-        "q5": 3,
-        "q6": 3,
-        "q7": 4,
-        "q8": 2,
-        "q9": 5,
-        "q10": 3,
-        "q11": 5,
-        "q12": 2,
-        "q13": 3,
-        "q14": 4,
-        "q15": 1,
-        "q16": 2,
-        "q17": 5,
-        "q18": 3,
-        "q19": 4,
-        "q20": 2,
-        "q21": 4,
-        "q22": 3,
-        "q23": 5,
-        "q24": 2,
-        "q25": 4,
-    },
-}
-"""The seed plan's family (its integration test's answers, its unit test's age)."""
-
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.body = os.getenv("BRIGHTPATH_BENCH_BODY")
@@ -144,26 +112,26 @@ def run(quick: bool = False) -> dict[str, float]:
         }
         env.pop("BRIGHTPATH_DATABASE_URL", None)  # the default embedded SQLite store in the throwaway home
         service = _start_service(env, home, base_url)
+        family = _example_family(base_url)
         pause_ms = CONNECTIONS * 1000.0 / PACED_REQUESTS_PER_S
         try:
-            _wrk(base_url, WARM_UP_S, home / "warm-up.json", pause_ms, CONNECTIONS)
+            _wrk(base_url, family, WARM_UP_S, home / "warm-up.json", pause_ms, CONNECTIONS)
             store = Store(f"sqlite:///{home / 'brightpath.db'}", migrate=False)
             audit_before, served_before = store.count("audit_log"), store.count("served_schedules")
             pickup: list[float] = []
             promoter = threading.Thread(target=_promote_midway, args=(models, source, base_url, duration / 2, pickup))
             promoter.start()
-            result = _wrk(base_url, duration, home / "paced.json", pause_ms, CONNECTIONS)
+            result = _wrk(base_url, family, duration, home / "paced.json", pause_ms, CONNECTIONS)
             promoter.join()
             audit = store.count("audit_log") - audit_before
             served = store.count("served_schedules") - served_before
             store.close()
-            most = _wrk(
-                base_url, QUICK_DURATION_S if quick else MAX_DURATION_S, home / "max.json", 0.0, MAX_CONNECTIONS
-            )
+            max_seconds = QUICK_DURATION_S if quick else MAX_DURATION_S
+            most = _wrk(base_url, family, max_seconds, home / "max.json", 0.0, MAX_CONNECTIONS)
         finally:
             _stop(service)
         version_dir = registry.resolve(models, "generator")[1]
-        inprocess = _inprocess_ms(version_dir, 200 if quick else INPROCESS_CALLS)
+        inprocess = _inprocess_ms(version_dir, family, 200 if quick else INPROCESS_CALLS)
     requests = float(result["requests"])
     errors = float(sum(result[k] for k in ("connect", "read", "write", "status", "timeout")))
     seconds = result["duration_us"] / 1e6
@@ -257,13 +225,20 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
-def _wrk(base_url: str, seconds: int, out: Path, pause_ms: float, connections: int) -> dict[str, float]:
-    """One wrk run with ``connections`` connections; ``pause_ms`` between a connection's requests (0: none)."""
+def _example_family(base_url: str) -> dict:
+    """The request body the service documents for ``generate-schedule`` with ``child_age`` (the seed plan's family)."""
+    with urllib.request.urlopen(f"{base_url}/openapi.json", timeout=10) as response:
+        examples = json.load(response)["components"]["schemas"]["GenerateScheduleRequest"]["examples"]
+    return next(example for example in examples if "child_age" in example)
+
+
+def _wrk(base_url: str, family: dict, seconds: int, out: Path, pause_ms: float, connections: int) -> dict[str, float]:
+    """One wrk run POSTing ``family``: ``connections`` connections, ``pause_ms`` between a connection's requests."""
     script = out.with_suffix(".lua")
     script.write_text(WRK_SCRIPT)
     env = {
         **os.environ,
-        "BRIGHTPATH_BENCH_BODY": json.dumps(FAMILY),
+        "BRIGHTPATH_BENCH_BODY": json.dumps(family),
         "BRIGHTPATH_BENCH_OUT": str(out),
         "BRIGHTPATH_BENCH_PAUSE_MS": str(int(round(pause_ms))),
     }
@@ -303,15 +278,16 @@ def _promote_midway(models: Path, source: Path, base_url: str, after_s: float, p
         time.sleep(0.05)
 
 
-def _inprocess_ms(version_dir: Path, calls: int) -> np.ndarray:
-    """Milliseconds per ``brightpath.inference.generate_schedule`` call on the same model, one call at a time."""
+def _inprocess_ms(version_dir: Path, family: dict, calls: int) -> np.ndarray:
+    """Milliseconds per ``brightpath.inference.generate_schedule`` call on the same model and family, one at a time."""
     from brightpath.inference import generate_schedule
 
-    generate_schedule(FAMILY, model_dir=version_dir)  # load and trace once
+    user_data = {key: value for key, value in family.items() if key in ("preferences", "child_age")}
+    generate_schedule(user_data, model_dir=version_dir)  # load and trace once
     times = np.empty(calls)
     for i in range(calls):
         started = time.perf_counter()
-        generate_schedule(FAMILY, model_dir=version_dir)
+        generate_schedule(user_data, model_dir=version_dir)
         times[i] = (time.perf_counter() - started) * 1000.0
     return times
 

@@ -1,1 +1,1 @@
-"""Alembic migrations of the BrightPath store (``env.py``, ``versions/``); run by ``brightpath.store.engine.upgrade``."""
+"""Alembic migrations of the BrightPath store (``env.py``, ``versions/``), run by ``brightpath.store.upgrade``."""
