@@ -92,7 +92,7 @@ TASKS: dict[str, dict[str, Override]] = {
     "baseline": {
         "seed": _SEED,
         **_DATA,
-        "baseline": Override("choice", choices=("rf", "gbr", "mlp"), doc="regressor generator"),
+        "imitation": Override("choice", choices=("rf", "gbr", "mlp"), doc="imitation regressor (the seed's Phase 1 generator)"),
     },
     "ppo": {
         "seed": _SEED,

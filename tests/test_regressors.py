@@ -113,9 +113,9 @@ def test_a_corrupt_model_file_raises_model_load_error_naming_it(tmp_path, fitted
 
 
 def test_unknown_regressor_or_hyperparameter_is_named():
-    with pytest.raises(ValueError, match="baseline: expected one of rf, gbr, mlp"):
+    with pytest.raises(ValueError, match="imitation.name: expected one of rf, gbr, mlp"):
         make_regressor("svm", {}, seed=0)
-    with pytest.raises(ValueError, match="baseline.learning_rate"):
+    with pytest.raises(ValueError, match="imitation.learning_rate"):
         make_regressor("rf", {"learning_rate": 0.1}, seed=0)
     with pytest.raises(ValueError, match="save_baseline writes scikit-learn"):
         save_baseline(object(), "unused", source="mlp", model_version="v")

@@ -5,14 +5,11 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from omegaconf import OmegaConf
-
 from brightpath.errors import ModelLoadError, ValidationError
 from brightpath.export import METADATA_FILE
 from brightpath.reward.evaluation import calibration_figure, regression_metrics, residual_figure, simulated_set
@@ -29,7 +26,6 @@ from brightpath.reward.training import fit_with_early_stopping, train_reward_mod
 from brightpath.schedule import MAX_TOKENS, SUMMARY_FEATURES, layouts_for
 from brightpath.simulator import sample_families
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "reward_model"
 TINY = {
     "attention": {"d_model": 8, "ff_dim": 8, "head_units": [16], "max_epochs": 2, "batch_size": 32},
     "gbr": {"max_trees": 10, "trees_per_round": 5},
@@ -38,9 +34,8 @@ TINY = {
 
 
 def config(name: str, **overrides):
-    """The shipped config of a reward model with ``overrides`` (the YAML is the one source of values)."""
-    values = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / f"{name}.yaml"))
-    return model_config(name, {**values, **overrides})
+    """A reward model's config: its dataclass defaults (the one source of values) with ``overrides``."""
+    return model_config(name, overrides)
 
 
 def simulated(n_families: int, per_family: int, seed: int, mix: str = "logged"):
@@ -145,9 +140,9 @@ def test_bad_model_settings_are_rejected_naming_the_key(name, overrides, field):
     assert err.value.field == field
 
 
-def test_missing_settings_and_unknown_models_are_rejected():
-    with pytest.raises(ValidationError, match="reward_model.num_heads"):
-        model_config("attention", {"d_model": 8})
+def test_unknown_settings_and_models_are_rejected():
+    with pytest.raises(ValidationError, match="reward_model.num_head"):
+        model_config("attention", {"num_head": 2})
     with pytest.raises(ValidationError, match="reward_model.name"):
         model_config("forest", {})
 
