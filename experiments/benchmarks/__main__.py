@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, for smoke-testing the benchmark itself")
     parser.add_argument("--out", default=os.path.join(os.environ.get("BRIGHTPATH_HOME", "."), "reports", "benchmarks"))
     parser.add_argument("--no-mlflow", action="store_true", help="write the JSON files only")
-    parser.add_argument("--tracking-uri", default="sqlite:///mlflow.db")
+    parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"),
+                        help="MLflow store for the results (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.names) - set(available()))
     if unknown:
