@@ -14,6 +14,7 @@ Rows come back as plain dicts (column → value), timestamps timezone-aware UTC.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import json
@@ -21,13 +22,13 @@ import logging
 import math
 import threading
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from brightpath.errors import ValidationError
@@ -189,6 +190,7 @@ class Store:
             checkpoint_interval_s is not None and make_url(url or database_url()).get_backend_name() == "sqlite"
         )
         self.engine: Engine = create_engine(url, autocheckpoint=not background)
+        self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
         if migrate:
             upgrade(self.engine)
         self._stop = threading.Event()
@@ -218,6 +220,17 @@ class Store:
             checkpoint(self.engine)
         self.engine.dispose()
 
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """A write transaction (committed at the end of the block, rolled back on an exception).
+
+        On SQLite the threads of one process take turns through a lock first: SQLite admits one
+        writer at a time anyway, and a thread waiting on the lock wakes as soon as it is free,
+        where one waiting inside SQLite polls with sleeps of up to 100 ms.
+        """
+        with self._write_lock, self.engine.begin() as connection:
+            yield connection
+
     def reading(self):
         """A connection for reads only (on SQLite: no write lock, never waits for a writer)."""
         return self.engine.connect().execution_options(**{READ_ONLY_OPTION: True})
@@ -239,7 +252,7 @@ class Store:
 
     def add_served_schedule(self, record: Mapping[str, Any], audit: Mapping[str, Any] | None = None) -> None:
         """Insert one ``served_schedules`` row (``schedule_record``) and, in the same transaction, its audit row."""
-        with self.engine.begin() as connection:
+        with self.writing() as connection:
             connection.execute(insert(ServedSchedule), [dict(record)])
             if audit is not None:
                 connection.execute(insert(AuditLog), [_audit_row(audit)])
@@ -277,7 +290,7 @@ class Store:
             FeedbackConflictError: the schedule already has feedback with different values.
         """
         values = feedback_values(feedback)
-        with self.engine.begin() as connection:
+        with self.writing() as connection:
             if connection.execute(select(ServedSchedule.id).where(ServedSchedule.id == schedule_id)).first() is None:
                 raise UnknownScheduleError(schedule_id)
             existing = (
@@ -327,7 +340,7 @@ class Store:
                     **feedback_values(values),
                 }
             )
-        with self.engine.begin() as connection:
+        with self.writing() as connection:
             inserted_schedules = self._insert_ignoring_duplicates(connection, ServedSchedule, schedule_rows)
             inserted_feedback = self._insert_ignoring_duplicates(connection, Feedback, feedback_rows)
         return inserted_schedules, inserted_feedback
@@ -402,7 +415,7 @@ class Store:
             "created_at": utc_now(),
             "message": "queued",
         }
-        with self.engine.begin() as connection:
+        with self.writing() as connection:
             connection.execute(insert(TrainingJob), [row])
         return self.get_job(row["id"])
 
@@ -422,7 +435,7 @@ class Store:
         ``max_attempts``: then it is ``failed`` with the reason.
         """
         now = utc_now()
-        with self.engine.begin() as connection:
+        with self.writing() as connection:
             job = (
                 connection.execute(select(TrainingJob).where(TrainingJob.id == job_id).with_for_update())
                 .mappings()
@@ -479,7 +492,7 @@ class Store:
             values["progress"] = min(1.0, max(0.0, float(progress)))
         if message is not None:
             values["message"] = message
-        with self.engine.begin() as connection:
+        with self.writing() as connection:
             result = connection.execute(
                 update(TrainingJob)
                 .where(TrainingJob.id == job_id, TrainingJob.state == "running", TrainingJob.worker == worker)
@@ -510,7 +523,7 @@ class Store:
         }
         if succeeded:
             values["progress"] = 1.0
-        with self.engine.begin() as connection:
+        with self.writing() as connection:
             result = connection.execute(
                 update(TrainingJob)
                 .where(TrainingJob.id == job_id, TrainingJob.state == "running", TrainingJob.worker == worker)
@@ -521,7 +534,7 @@ class Store:
     def fail_job(self, job_id: str, reason: str) -> bool:
         """Mark a job that has not finished as ``failed`` with ``reason`` (e.g. it could not be queued)."""
         now = utc_now()
-        with self.engine.begin() as connection:
+        with self.writing() as connection:
             result = connection.execute(
                 update(TrainingJob)
                 .where(TrainingJob.id == job_id, TrainingJob.state.not_in(FINAL_JOB_STATES))
@@ -535,7 +548,7 @@ class Store:
         re-queued ones to the queue again."""
         now = utc_now()
         requeued, failed = [], []
-        with self.engine.begin() as connection:
+        with self.writing() as connection:
             jobs = (
                 connection.execute(select(TrainingJob).where(TrainingJob.state == "running").with_for_update())
                 .mappings()
@@ -566,7 +579,7 @@ class Store:
     def add_audit(self, audit: Mapping[str, Any]) -> None:
         """One audit row: ``request_id``, ``endpoint``, ``latency_ms``, ``status_code`` and optionally
         ``model_version``, ``source``, ``input_hash``, ``time`` (default now)."""
-        with self.engine.begin() as connection:
+        with self.writing() as connection:
             connection.execute(insert(AuditLog), [_audit_row(audit)])
 
     def audit_frame(self, *, endpoint: str | None = None) -> pd.DataFrame:
