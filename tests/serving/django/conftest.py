@@ -13,9 +13,11 @@ import pytest
 PROJECT = Path(__file__).resolve().parents[3] / "examples" / "django_backend"
 
 sys.path.insert(0, str(PROJECT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
-os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only")
+_ENVIRONMENT = {"DJANGO_SETTINGS_MODULE": "backend.settings", "DJANGO_SECRET_KEY": "tests-only"}
+os.environ.update(_ENVIRONMENT)
 django.setup()
+for _name in _ENVIRONMENT:  # read once by setup(); processes other tests start must not become Django apps
+    del os.environ[_name]
 
 
 @pytest.fixture(scope="session")
