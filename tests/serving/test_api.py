@@ -411,3 +411,18 @@ def test_a_model_re_exported_in_place_is_reloaded(tmp_path, model_root):
         metadata = json.loads((directory / METADATA_FILE).read_text())
         (directory / METADATA_FILE).write_text(json.dumps({**metadata, "model_version": "gen-v1b"}))
         assert wait_for(client, "gen-v1b")["generator_version"] == 1
+
+
+def test_settings_name_the_variable_that_is_wrong(monkeypatch):
+    from serving.settings import Settings, SettingsError
+
+    monkeypatch.setenv("BRIGHTPATH_MODEL_POLL_S", "soon")
+    with pytest.raises(SettingsError, match="BRIGHTPATH_MODEL_POLL_S='soon': expected a number"):
+        Settings.from_env()
+    monkeypatch.setenv("BRIGHTPATH_MODEL_POLL_S", "0.5")
+    monkeypatch.setenv("BRIGHTPATH_PIN_GENERATOR", "0")
+    with pytest.raises(SettingsError, match="BRIGHTPATH_PIN_GENERATOR='0': expected at least 1"):
+        Settings.from_env()
+    monkeypatch.setenv("BRIGHTPATH_PIN_GENERATOR", "3")
+    settings = Settings.from_env()
+    assert (settings.model_poll_s, settings.pinned["generator"], settings.pinned["reward"]) == (0.5, 3, None)
