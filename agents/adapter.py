@@ -12,10 +12,12 @@ is exactly Gymnasium's next-step autoreset. Only ``Box`` spaces are supported.
 """
 from __future__ import annotations
 
+# isort: off
+import brightpath  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow loads)
+# isort: on
 import copy
 from typing import Any
 
-import brightpath  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow loads)
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
@@ -130,16 +132,21 @@ class GymnasiumPyEnvironment(py_environment.PyEnvironment):
         )
 
 
-def schedule_tf_environment(num_envs: int, *, seed: int, **env_kwargs: Any):
-    """The batched training environment: ``ScheduleVectorEnv`` → ``GymnasiumPyEnvironment`` → ``TFPyEnvironment``.
+def schedule_tf_environment(num_envs: int, *, seed: int, env_id: str | None = None, **env_kwargs: Any):
+    """The batched training environment: the vector env → ``GymnasiumPyEnvironment`` → ``TFPyEnvironment``.
 
     Args:
         num_envs: families scored per step (one reward-model call each step).
         seed: the environment's seed (first reset).
-        env_kwargs: ``reward_model``, ``reward_source``, ``families``, ``reward_weights``
-            (see ``envs.schedule_env.ScheduleEnv``).
+        env_id: ``envs.ENV_ID`` (default: ``BrightPath/Schedule-v0``, batched by
+            ``envs.batch.ScheduleVectorEnv``) or ``envs.WEEKS_ENV_ID`` (``BrightPath/ScheduleWeeks-v0``,
+            batched by ``envs.weeks_batch.ScheduleWeeksVectorEnv``).
+        env_kwargs: ``reward_model``, ``reward_source``, ``families``, ``reward_weights`` (see
+            ``envs.schedule_env.ScheduleEnv``); for the weeks environment also ``weeks``,
+            ``action_mode``, ``school_year`` (``envs.weeks_env.ScheduleWeeksEnv``).
     """
     import envs
 
-    vector_env = gym.make_vec(envs.ENV_ID, num_envs=num_envs, vectorization_mode="vector_entry_point", **env_kwargs)
+    vector_env = gym.make_vec(env_id or envs.ENV_ID, num_envs=num_envs, vectorization_mode="vector_entry_point",
+                              **env_kwargs)
     return tf_py_environment.TFPyEnvironment(GymnasiumPyEnvironment(vector_env, seed=seed))

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from brightpath.errors import ValidationError
 
-MODELS: tuple[str, ...] = ("mlp", "transformer")
-"""``NetworkConfig.name``: the ``model`` options."""
+MODELS: tuple[str, ...] = ("mlp", "transformer", "weeks_mlp", "weeks_transformer", "weeks_rnn")
+"""``NetworkConfig.name``: the ``model`` options (``weeks_*`` for ``BrightPath/ScheduleWeeks-v0``)."""
 
 
 def _check(config: object, key: str, ok: bool, expected: str) -> None:
@@ -143,13 +143,17 @@ class NetworkConfig:
     The defaults are the ``mlp`` model: 64×64 tanh layers, the PPO default for
     low-dimensional control (Schulman et al. 2017; Andrychowicz et al. 2021). The
     ``transformer`` puts a ``FeatureTokenEncoder`` (``encoder``) before its fully connected
-    layers.
+    layers. The ``weeks_*`` models read the multi-week observation (``agents.weeks_networks``):
+    ``weeks_mlp`` its fixed summary, ``weeks_transformer`` attends over one token per lived week
+    (``encoder`` sizes its ``WeekHistoryEncoder``), ``weeks_rnn`` an LSTM over the weeks.
 
     Attributes:
-        name: ``"mlp"`` or ``"transformer"``.
+        name: one of ``MODELS``.
         actor_fc_layers, value_fc_layers: widths of the fully connected layers of the actor
-            and of the value network (after the encoder for the transformer).
-        encoder: the transformer's feature-token encoder (the mlp has none and ignores it).
+            and of the value network (after the encoder for the transformers; before the LSTM
+            for ``weeks_rnn``).
+        encoder: the transformers' token encoder (the mlp models have none and ignore it).
+        lstm_size: ``weeks_rnn``'s LSTM widths (TF-Agents' ``lstm_size``; ignored by the others).
         init_action_std: the policy's initial standard deviation per action dimension, in
             action units (> 0; the action box is [-1, 1]); state-independent, learned.
         init_means_output_factor: scale of the mean layer's initial weights; 0.1 (TF-Agents'
@@ -163,13 +167,14 @@ class NetworkConfig:
     actor_fc_layers: tuple[int, ...] = (64, 64)
     value_fc_layers: tuple[int, ...] = (64, 64)
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    lstm_size: tuple[int, ...] = (64,)
     init_action_std: float = 0.3
     init_means_output_factor: float = 0.1
     jit_compile: bool = False
 
     def __post_init__(self) -> None:
         _check(self, "model.name", self.name in MODELS, f"one of {', '.join(MODELS)}")
-        for key in ("actor_fc_layers", "value_fc_layers"):
+        for key in ("actor_fc_layers", "value_fc_layers", "lstm_size"):
             units = getattr(self, key)
             _check(self, f"model.{key}", isinstance(units, (list, tuple)) and all(map(_is_count, units)),
                    "a list of positive layer widths")

@@ -1,4 +1,4 @@
-"""Actor and value networks of the PPO generator, chosen by ``model=mlp|transformer``.
+"""Actor and value networks of the PPO generator, chosen by ``model=mlp|transformer`` (and ``weeks_*``).
 
 Both models are standard TF-Agents networks (``ActorDistributionNetwork`` with a
 diagonal Normal head, ``ValueNetwork``); they differ in how an observation is encoded:
@@ -10,7 +10,9 @@ diagonal Normal head, ``ValueNetwork``); they differ in how an observation is en
   embedding and a learned feature-id embedding), so attention can relate, say, the
   rotation score to the expert's block length; the tokens are mean-pooled.
 
-The agent normalises observations before they reach either network.
+The agent normalises observations before they reach either network. The multi-week
+task's models (``weeks_mlp``, ``weeks_transformer``, ``weeks_rnn``) are in
+``agents.weeks_networks``; ``build_networks`` builds them too.
 """
 from __future__ import annotations
 
@@ -96,13 +98,6 @@ def build_networks(observation_spec, action_spec, config: NetworkConfig):
     tanh-squashed mean inside the action bounds, as in TF-Agents' PPO examples.
     """
     num_features = int(observation_spec.shape[-1])
-
-    def encoder():
-        if config.name == "mlp":
-            return None
-        size = config.encoder
-        return FeatureTokenEncoder(num_features, size.d_model, size.num_heads, size.ff_dim, size.num_layers)
-
     projection = functools.partial(
         normal_projection_network.NormalProjectionNetwork,
         state_dependent_std=False,
@@ -110,6 +105,17 @@ def build_networks(observation_spec, action_spec, config: NetworkConfig):
         std_bias_initializer_value=_softplus_inverse(config.init_action_std),
         scale_distribution=False,
     )
+    if config.name.startswith("weeks_"):
+        from agents.weeks_networks import build_weeks_networks
+
+        return build_weeks_networks(observation_spec, action_spec, config, projection)
+
+    def encoder():
+        if config.name == "mlp":
+            return None
+        size = config.encoder
+        return FeatureTokenEncoder(num_features, size.d_model, size.num_heads, size.ff_dim, size.num_layers)
+
     actor = actor_distribution_network.ActorDistributionNetwork(
         observation_spec, action_spec, preprocessing_layers=encoder(),
         fc_layer_params=tuple(config.actor_fc_layers), activation_fn=tf.keras.activations.tanh,

@@ -1,4 +1,4 @@
-"""PPO for the schedule bandit: the TF-Agents ``PPOClipAgent``, one-step collection, minibatch updates.
+"""PPO for the schedule tasks: the TF-Agents ``PPOClipAgent``, whole-episode collection, minibatch updates.
 
 Built from plain arguments (no Hydra objects), so notebooks and tests can use it:
 
@@ -6,19 +6,24 @@ Built from plain arguments (no Hydra objects), so notebooks and tests can use it
     agent = make_agent(tf_env.time_step_spec(), tf_env.action_spec(), actor, value, config,
                        batch_size=tf_env.batch_size)
     learner = PPOLearner(agent, config, seed=0)
-    batch = learner.collect(tf_env)                          # one decision per family
+    batch = learner.collect(tf_env)                          # one whole episode per family
     shaped = reference_kl.penalise(batch.experience, beta, sigma_ref)
-    metrics = learner.update(shaped.experience)              # epochs x minibatches
+    metrics = learner.update(shaped.experience)              # epochs x minibatches of episodes
 
-Each episode is a single decision, so a collected batch is ``[num_envs, 2]`` in
-TF-Agents' trajectory layout: the decision (``FIRST → LAST``, reward r, discount 0)
-and the boundary step after it, which PPO masks out. With discount 0 after the
-decision, GAE reduces to ``A = r − V(s)``; λ and γ are kept for generality.
+``collect`` runs every environment of the batch through one whole episode, in lockstep
+(both schedule environments end all their episodes together), so a collected batch is
+``[num_envs, W + 1]`` in TF-Agents' trajectory layout: the ``W`` decisions (``FIRST``,
+``MID`` …, the last one ``→ LAST`` with discount 0) and the boundary step after them,
+which PPO masks out. ``BrightPath/Schedule-v0`` has one decision per episode (``W = 1``):
+with discount 0 after it, GAE reduces to ``A = r − V(s)``. ``BrightPath/ScheduleWeeks-v0``
+has ``W`` weekly decisions, and GAE(γ, λ) runs over them (Schulman et al. 2016). A
+recurrent network (``agents.networks``, ``weeks_rnn``) carries its state through the
+episode's steps while collecting and is trained on whole episodes from its initial state.
 
 Unlike ``PPOAgent.train``'s full-batch epochs, ``update`` takes ``num_epochs`` passes
-over shuffled minibatches (as in Schulman et al. 2017 and cleanrl), each one
+over shuffled minibatches of episodes (as in Schulman et al. 2017 and cleanrl), each one
 ``agent.train`` call on a minibatch (the agent's own ``num_epochs`` is 1), then
-updates the observation and reward normalisers once with the whole batch.
+updates the observation and reward normalisers once with every decision of the batch.
 
 Randomness (action noise, minibatch order) comes from one ``tf.random.Generator``
 (``PPOLearner.rng``), which a checkpoint saves, so a resumed run continues exactly.
@@ -98,12 +103,13 @@ class Collected(NamedTuple):
     """One collected batch.
 
     Attributes:
-        experience: ``Trajectory`` ``[batch, time]``; for the one-step collector ``[num_envs, 2]``
-            (decision, boundary).
-        reward: float32 ``[n_episodes]`` the environment's return of each episode the batch
-            completed (for one-step episodes, the reward of each decision).
-        info: the environment's ``info`` at those episodes' ends (``true_satisfaction``,
-            ``proxy_satisfaction``, …: arrays ``[n_episodes]``).
+        experience: ``Trajectory`` ``[num_envs, W + 1]``: each episode's ``W`` decisions and the
+            boundary step (``[num_envs, 2]`` for one-step episodes).
+        reward: float32 ``[num_envs]`` the environment's return of each episode (the sum of its
+            rewards; for one-step episodes, the reward of the decision).
+        info: the environment's ``info`` of every decision, per-environment arrays joined over
+            the episode's steps (``true_satisfaction``, ``proxy_satisfaction``, …: arrays
+            ``[num_envs · W]``, step by step).
     """
 
     experience: trajectory.Trajectory
@@ -152,7 +158,7 @@ class Advantages(NamedTuple):
 
 
 class PPOLearner:
-    """Collects one-step batches with the agent's collect policy and updates the agent.
+    """Collects whole-episode batches with the agent's collect policy and updates the agent.
 
     Args:
         agent: from ``make_agent``.
@@ -166,31 +172,56 @@ class PPOLearner:
         self.agent = agent
         self.config = config
         self.rng = tf.random.Generator.from_seed(int(seed))
+        self.recurrent = bool(tf.nest.flatten(agent.collect_policy.policy_state_spec))
+        """The policy carries a state from step to step (an RNN): evaluated over whole episodes."""
         self._train = common.function(agent.train, autograph=False, jit_compile=bool(jit_compile))
         self._sample = tf.function(self._sample_impl, autograph=False)
         self._diagnostics = tf.function(self._diagnostics_impl, autograph=False)
         self._greedy = tf.function(self._greedy_impl, autograph=False)
+        self._greedy_step = tf.function(self._greedy_step_impl, autograph=False)
         self._estimate = tf.function(self._estimate_impl, autograph=False)
 
-    def _sample_impl(self, time_step, seed):
-        step = self.agent.collect_policy.distribution(time_step)
-        return step.action.sample(seed=seed), step.info
+    def _sample_impl(self, time_step, policy_state, seed):
+        step = self.agent.collect_policy.distribution(time_step, policy_state)
+        return step.action.sample(seed=seed), step.state, step.info
 
     def collect(self, tf_env) -> Collected:
-        """Reset ``tf_env`` (new families), sample one action each, step once."""
+        """Reset ``tf_env`` (new families) and run every episode of the batch to its end.
+
+        One action per environment and step, sampled from the collect policy (its state, for a
+        recurrent network, carried from step to step); the environments' episodes must end
+        together (both schedule environments step their families in lockstep).
+
+        Raises:
+            RuntimeError: some episodes ended and others did not.
+        """
         time_step = tf_env.reset()
-        action, info = self._sample(time_step, tf.cast(self.rng.make_seeds(1)[:, 0], tf.int32))
-        next_time_step = tf_env.step(action)
-        decision = trajectory.from_transition(time_step, policy_step.PolicyStep(action, (), info), next_time_step)
-        # The boundary step (LAST → FIRST) that TF-Agents' PPO needs after the decision: its
-        # action and reward are never used (the loss masks it; returns read the decision's reward).
+        policy_state = self.agent.collect_policy.get_initial_state(tf_env.batch_size)
+        decisions, infos, returns = [], [], 0.0
+        while True:
+            action, policy_state, info = self._sample(time_step, policy_state,
+                                                      tf.cast(self.rng.make_seeds(1)[:, 0], tf.int32))
+            next_time_step = tf_env.step(action)
+            decisions.append(trajectory.from_transition(time_step, policy_step.PolicyStep(action, (), info),
+                                                        next_time_step))
+            infos.append(tf_env.pyenv.get_info())
+            returns = returns + next_time_step.reward.numpy()
+            ended = next_time_step.is_last().numpy()
+            if ended.all():
+                break
+            if ended.any():
+                raise RuntimeError("collect: some episodes ended before others; the environments must step "
+                                   "their episodes in lockstep (equal lengths, reset together)")
+            time_step = next_time_step
+        # The boundary step (LAST → FIRST) that TF-Agents' PPO needs after the last decision: its
+        # action and reward are never used (the loss masks it; returns read the decisions' rewards).
         boundary = trajectory.Trajectory(
             step_type=next_time_step.step_type, observation=next_time_step.observation, action=action,
             policy_info=info, next_step_type=tf.zeros_like(next_time_step.step_type),
             reward=tf.zeros_like(next_time_step.reward), discount=tf.ones_like(next_time_step.discount),
         )
-        experience = tf.nest.map_structure(lambda a, b: tf.stack([a, b], axis=1), decision, boundary)
-        return Collected(experience, next_time_step.reward.numpy(), tf_env.pyenv.get_info())
+        experience = tf.nest.map_structure(lambda *steps: tf.stack(steps, axis=1), *decisions, boundary)
+        return Collected(experience, np.asarray(returns, dtype=np.float32), _join_infos(infos, len(returns)))
 
     def advantages(self, experience: trajectory.Trajectory) -> Advantages:
         """GAE advantages and TD(λ) returns of ``experience`` with the current value network.
@@ -245,8 +276,9 @@ class PPOLearner:
                 policy_losses.append(float(loss.extra.policy_gradient_loss))
                 value_losses.append(float(loss.extra.value_estimation_loss))
                 clip_fractions.append(float(loss.extra.clip_fraction))
-        decisions = tf.nest.map_structure(lambda x: x[:, 0], experience)
-        entropy, kl, std = (float(x) for x in self._diagnostics(decisions))
+        decision = ~experience.is_boundary()
+        decisions = tf.nest.map_structure(lambda x: tf.boolean_mask(x, decision), experience)
+        entropy, kl, std = (float(x) for x in self._diagnostics(experience if self.recurrent else decisions))
         self.agent.update_observation_normalizer(decisions.observation)
         self.agent.update_reward_normalizer(decisions.reward)
         return {
@@ -260,19 +292,32 @@ class PPOLearner:
             "perf/update_seconds": time.perf_counter() - started,
         }
 
-    def _diagnostics_impl(self, decisions: trajectory.Trajectory):
-        time_step = ts.TimeStep(decisions.step_type, tf.zeros_like(decisions.reward),
-                                tf.ones_like(decisions.discount), decisions.observation)
-        new = self.agent.collect_policy.distribution(time_step).action
-        old_params = decisions.policy_info["dist_params"]
+    def _diagnostics_impl(self, experience: trajectory.Trajectory):
+        """Mean entropy, KL from the collecting policy and standard deviation of the updated policy.
+
+        ``experience``: the decisions flattened to ``[n]`` (a stateless policy), or whole episodes
+        ``[batch, time]`` (a recurrent policy, run from its initial state; boundary steps left out)."""
+        time_step = ts.TimeStep(experience.step_type, tf.zeros_like(experience.reward),
+                                tf.ones_like(experience.discount), experience.observation)
+        state = self.agent.collect_policy.get_initial_state(tf.shape(experience.step_type)[0])
+        new = self.agent.collect_policy.distribution(time_step, state).action
+        old_params = experience.policy_info["dist_params"]
         old = tfp.distributions.Normal(old_params["loc"], old_params["scale"])
         new_normal = tfp.distributions.Normal(new.mean(), new.stddev())
-        entropy = tf.reduce_mean(tf.reduce_sum(new_normal.entropy(), axis=-1))
-        kl = tf.reduce_mean(tf.reduce_sum(old.kl_divergence(new_normal), axis=-1))
-        return entropy, kl, tf.reduce_mean(new_normal.stddev())
+        entropy = tf.reduce_sum(new_normal.entropy(), axis=-1)
+        kl = tf.reduce_sum(old.kl_divergence(new_normal), axis=-1)
+        std = new_normal.stddev()
+        if self.recurrent:
+            decision = ~experience.is_boundary()
+            entropy, kl, std = (tf.boolean_mask(x, decision) for x in (entropy, kl, std))
+        return tf.reduce_mean(entropy), tf.reduce_mean(kl), tf.reduce_mean(std)
 
     def greedy_actions(self, observations: np.ndarray, batch_size: int = 4096) -> np.ndarray:
-        """Deterministic actions (the actor's mean, clipped to [-1, 1]) for raw observations ``[n, 18]``."""
+        """Deterministic actions (the actor's mean, clipped to [-1, 1]) for raw observations ``[n, obs]``,
+        each the first step of an episode (a one-step decision). A recurrent policy needs the
+        episode's earlier steps: ``greedy_episode_actions``."""
+        if self.recurrent:
+            raise ValueError("greedy_actions: a recurrent policy acts on whole episodes; use greedy_episode_actions")
         out = [np.zeros((0,) + tuple(self.agent.action_spec.shape), np.float32)]
         for start in range(0, len(observations), batch_size):
             obs = tf.constant(observations[start:start + batch_size], dtype=tf.float32)
@@ -281,6 +326,34 @@ class PPOLearner:
 
     def _greedy_impl(self, time_step):
         return self.agent.policy.action(time_step).action
+
+    def greedy_episode_actions(self, observations: np.ndarray) -> np.ndarray:
+        """Deterministic actions ``[n, T, action]`` (clipped to [-1, 1]) of episodes whose observations
+        ``[n, T, obs]`` are given step by step: step 0 starts each episode, and a recurrent policy
+        carries its state through the steps (any policy works)."""
+        observations = np.asarray(observations, dtype=np.float32)
+        n, steps = observations.shape[:2]
+        state = self.agent.policy.get_initial_state(n)
+        out = []
+        for t in range(steps):
+            step_type = tf.fill([n], ts.StepType.FIRST if t == 0 else ts.StepType.MID)
+            time_step = ts.TimeStep(step_type, tf.zeros([n], tf.float32), tf.ones([n], tf.float32),
+                                    tf.constant(observations[:, t]))
+            action, state = self._greedy_step(time_step, state)
+            out.append(action.numpy())
+        return np.clip(np.stack(out, axis=1), -1.0, 1.0)
+
+    def _greedy_step_impl(self, time_step, policy_state):
+        step = self.agent.policy.action(time_step, policy_state)
+        return step.action, step.state
+
+
+def _join_infos(infos: list[Any], batch: int) -> dict[str, np.ndarray]:
+    """The per-environment arrays (length ``batch``) of each step's ``info``, joined step after step."""
+    keys = [key for key, value in infos[0].items()
+            if isinstance(value, np.ndarray) and value.ndim >= 1 and len(value) == batch
+            and all(key in info for info in infos)]
+    return {key: np.concatenate([np.asarray(info[key]) for info in infos]) for key in keys}
 
 
 __all__ = [
