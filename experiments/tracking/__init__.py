@@ -1,7 +1,8 @@
 """MLflow plumbing for experiment runs (CONTRACTS.md §7), split by job:
 
 ``runs``     the run lifecycle: ``start_run`` (new, resumed, child of a run, sweep jobs grouped
-             under one parent), ``find_run_to_resume``
+             under one parent), ``find_run_to_resume``, ``SweepParentRun`` (the Hydra callback that
+             opens a sweep's parent run in the launching process)
 ``tracker``  ``Tracker``, the only thing tasks record through (metrics, params, tags, figures, files)
 ``params``   the resolved config flattened into params
 ``git``      the checkout's commit and dirty flag
@@ -11,10 +12,10 @@ Checkpoint locations live with the checkpoints (``agents.checkpoint.run_checkpoi
 """
 from experiments.tracking.git import git_state
 from experiments.tracking.params import MAX_PARAM_VALUE_CHARS, TRUNCATED, config_params, resolved_config
-from experiments.tracking.runs import find_run_to_resume, job_overrides, start_run
+from experiments.tracking.runs import SweepParentRun, find_run_to_resume, job_overrides, start_run
 from experiments.tracking.tracker import Tracker
 
 __all__ = [
-    "MAX_PARAM_VALUE_CHARS", "TRUNCATED", "Tracker", "config_params", "find_run_to_resume", "git_state",
-    "job_overrides", "resolved_config", "start_run",
+    "MAX_PARAM_VALUE_CHARS", "TRUNCATED", "SweepParentRun", "Tracker", "config_params", "find_run_to_resume",
+    "git_state", "job_overrides", "resolved_config", "start_run",
 ]

@@ -7,8 +7,12 @@ FINISHED, FAILED on an exception, or KILLED on Ctrl-C.
 
 Nesting: ``parent_run_id`` makes the run a child of another (a reward model trained for a
 PPO run is a child of it). Inside a Hydra multirun (``-m``) every job becomes a child of one
-parent run per sweep, found or created by the sweep's output directory; parent and children
-carry the same ``sweep_id`` tag, so the MLflow UI shows a sweep as one expandable row.
+parent run per sweep; parent and children carry the same ``sweep_id`` tag (a hash of the sweep
+directory as the launching process names it), so the MLflow UI shows a sweep as one expandable
+row. The launching process creates the parent before any job starts (``SweepParentRun``, a Hydra
+callback in ``configs/train.yaml``) and ends it when the sweep ends, so jobs on other machines of
+a Ray cluster find it by its tag; a job that finds none (a sweep launched without the callback)
+creates it under a lock file in the sweep directory.
 
 Runs are driven through ``MlflowClient`` only (no fluent ``mlflow.start_run`` stack), so a
 child run never depends on which run happens to be "active" in the process. MLflow is
@@ -17,16 +21,19 @@ With ``logger.enabled=false`` the tracker does nothing but keeps the same interf
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from omegaconf import OmegaConf
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
 
 from experiments.tracking.git import git_state
 from experiments.tracking.params import config_params, resolved_config
@@ -42,6 +49,8 @@ SWEEP_ID_TAG = "sweep_id"
 SWEEP_DIR_TAG = "sweep_dir"
 SWEEP_ROLE_TAG = "sweep_role"
 """``parent`` on a sweep's parent run; its children have ``mlflow.parentRunId`` instead."""
+SWEEP_CREATOR_TAG = "sweep_parent_created_by"
+"""``launcher`` (``SweepParentRun``: it alone ends the parent) or ``job`` (the jobs end it)."""
 
 
 @contextlib.contextmanager
@@ -70,12 +79,14 @@ def start_run(config: Any, *, run_id: str | None = None, parent_run_id: str | No
         tags = {"last_resume_git_commit": tags["git_commit"], "last_resume_overrides": tags["overrides"]}
     else:
         if parent_run_id is None:
-            sweep = _sweep()
+            sweep = _sweep(_hydra_config())
             if sweep is not None:
                 sweep_dir, sweep_id, job = sweep
-                sweep_parent = parent_run_id = _find_or_create_parent(client, experiment_id, config, sweep_dir,
-                                                                      sweep_id)
-                client.update_run(sweep_parent, status="RUNNING")
+                parent = _find_or_create_parent(client, experiment_id, config, sweep_dir, sweep_id, creator="job")
+                parent_run_id = parent.info.run_id
+                if parent.data.tags.get(SWEEP_CREATOR_TAG) != "launcher":
+                    sweep_parent = parent_run_id
+                    client.update_run(sweep_parent, status="RUNNING")
                 tags.update({SWEEP_ID_TAG: sweep_id, SWEEP_DIR_TAG: str(sweep_dir), "sweep_job": job})
         if parent_run_id is not None:
             tags[PARENT_RUN_TAG] = parent_run_id
@@ -173,38 +184,120 @@ def _run_tags(config: Any) -> dict[str, str]:
     return tags
 
 
-def _sweep() -> tuple[Path, str, str] | None:
-    """``(absolute sweep dir, sweep id, job number)`` inside a Hydra multirun job, else None."""
+def _sweep(hydra_cfg: Any) -> tuple[Path, str, str] | None:
+    """``(sweep dir, sweep id, job number)`` inside a Hydra multirun (job or launching process), else None.
+
+    The sweep dir is ``hydra.sweep.dir`` joined to ``hydra.runtime.cwd``: the directory the
+    launching process saw, shipped with every job, so a job on another machine (another working
+    directory, no shared disk) computes the same sweep id as the launcher. The job number is
+    empty in the launching process.
+    """
     from hydra.types import RunMode
 
-    hydra_cfg = _hydra_config()
     if hydra_cfg is None or hydra_cfg.mode != RunMode.MULTIRUN:
         return None
-    sweep_dir = Path(str(hydra_cfg.sweep.dir)).resolve()
-    return sweep_dir, hashlib.sha1(str(sweep_dir).encode()).hexdigest()[:12], str(hydra_cfg.job.num)
+    sweep_dir = Path(os.path.normpath(os.path.join(str(hydra_cfg.runtime.cwd), str(hydra_cfg.sweep.dir))))
+    job = OmegaConf.select(hydra_cfg, "job.num", default=None, throw_on_missing=False)
+    return sweep_dir, hashlib.sha1(str(sweep_dir).encode()).hexdigest()[:12], "" if job is None else str(job)
 
 
-def _find_or_create_parent(client: MlflowClient, experiment_id: str, config: Any, sweep_dir: Path,
-                           sweep_id: str) -> str:
-    """The sweep's parent run id; a lock file in the sweep dir keeps parallel jobs from racing."""
+def _find_parent(client: MlflowClient, experiment_id: str, sweep_id: str) -> Any:
+    """The parent run (``mlflow.entities.Run``) of sweep ``sweep_id``, or None."""
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.{SWEEP_ID_TAG} = '{sweep_id}' AND tags.{SWEEP_ROLE_TAG} = 'parent'",
+        max_results=1,
+    )
+    return runs[0] if runs else None
+
+
+def _find_or_create_parent(client: MlflowClient, experiment_id: str, config: Any, sweep_dir: Path, sweep_id: str,
+                           *, creator: str) -> Any:
+    """The sweep's parent run (``mlflow.entities.Run``), looked up by its ``sweep_id`` tag.
+
+    Only when there is none yet is it created, under a lock file in the sweep dir (looking
+    again under the lock), so parallel jobs of one machine never create two. ``creator`` (tag
+    ``SWEEP_CREATOR_TAG``): ``launcher`` or ``job``.
+    """
+    found = _find_parent(client, experiment_id, sweep_id)
+    if found is not None:
+        return found
     sweep_dir.mkdir(parents=True, exist_ok=True)
     with open(sweep_dir / ".mlflow-parent.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        runs = client.search_runs(
-            [experiment_id],
-            filter_string=f"tags.{SWEEP_ID_TAG} = '{sweep_id}' AND tags.{SWEEP_ROLE_TAG} = 'parent'",
-            max_results=1,
-        )
-        if runs:
-            return runs[0].info.run_id
+        found = _find_parent(client, experiment_id, sweep_id)
+        if found is not None:
+            return found
         parent = client.create_run(
             experiment_id,
             run_name=f"{config.task}-sweep-{sweep_dir.parent.name}_{sweep_dir.name}",
             tags={SWEEP_ID_TAG: sweep_id, SWEEP_DIR_TAG: str(sweep_dir), SWEEP_ROLE_TAG: "parent",
-                  "task": str(config.task), **git_state()},
+                  SWEEP_CREATOR_TAG: creator, "task": str(config.task), **git_state()},
         )
         log.info("MLflow sweep parent run %s for %s", parent.info.run_id, sweep_dir)
-        return parent.info.run_id
+        return parent
+
+
+def sweep_parent_run(config: Any) -> tuple[MlflowClient, Any] | None:
+    """``(client, parent run)`` of the sweep the launching process (or a job) of ``config`` belongs to:
+    found or created as the jobs do. None outside a multirun, with logging off, or without a ``task``.
+
+    Args:
+        config: the composed config with its ``hydra`` node (what a Hydra callback receives).
+    """
+    if OmegaConf.select(config, "task", default=None, throw_on_missing=False) is None \
+            or not OmegaConf.select(config, "logger.enabled", default=False):
+        return None
+    sweep = _sweep(config.hydra)
+    if sweep is None:
+        return None
+    sweep_dir, sweep_id, _ = sweep
+    client, experiment_id = connect(config)
+    return client, _find_or_create_parent(client, experiment_id, config, sweep_dir, sweep_id, creator="launcher")
+
+
+class SweepParentRun(Callback):
+    """Hydra callback: the launching process opens the sweep's parent MLflow run before any job
+    starts and ends it when the sweep ends.
+
+    Jobs find the parent by its ``sweep_id`` tag wherever they run (another machine of a Ray
+    cluster has no access to the launcher's sweep directory). The parent ends FINISHED when the
+    sweeper returns, FAILED when the launching process exits without that (a failed job, a config
+    error, Ctrl-C); a ``kill -9`` of the launcher leaves it RUNNING. Skipped with
+    ``logger.enabled=false`` or without a ``task`` (the job itself then reports the error).
+
+    Configured in ``configs/train.yaml`` and ``configs/evaluate.yaml``::
+
+        hydra:
+          callbacks:
+            mlflow_sweep_parent:
+              _target_: experiments.tracking.SweepParentRun
+    """
+
+    def __init__(self) -> None:
+        self.tracking_uri: str | None = None
+        self.parent_run_id: str | None = None
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        found = sweep_parent_run(config)
+        if found is None:
+            return
+        client, parent = found
+        self.tracking_uri = str(logger_settings(config)["tracking_uri"])
+        self.parent_run_id = parent.info.run_id
+        client.update_run(self.parent_run_id, status="RUNNING")
+        atexit.register(self._end, "FAILED")
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if self.parent_run_id is not None:
+            atexit.unregister(self._end)
+            self._end("FINISHED")
+
+    def _end(self, status: str) -> None:
+        from mlflow.tracking import MlflowClient
+
+        MlflowClient(tracking_uri=self.tracking_uri).set_terminated(self.parent_run_id, status)
+        log.info("MLflow sweep parent run %s ended %s", self.parent_run_id, status)
 
 
 def _quote(value: Any) -> str:
