@@ -12,13 +12,26 @@
 
 Splits are by family: every schedule of a family lands in the same split.
 The same seed gives byte-identical tables.
+
+A version names one dataset: the card's ``generator`` section (simulator version, seed, sizes,
+split fractions, schedule mix) is its identity. ``generate_datasets`` writes a version once:
+parallel writers of one root (the jobs of a sweep on a fresh clone) take a lock file
+``<root>/.dataset-<version>.lock``, so the second waits for the first and then returns the
+dataset it wrote; every directory is written aside and renamed into place, and the card last, so
+a dataset whose card exists is complete, and a killed writer leaves nothing that looks complete.
+Writing a version again with other settings (another seed, say) raises ``DatasetConflictError``.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import json
 import logging
+import os
+import tempfile
 import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -28,10 +41,18 @@ import pandas as pd
 from brightpath.child import grade_band_index, grade_for_age
 from brightpath.errors import ValidationError
 from brightpath.expert import expert_params
+from brightpath.export import atomic_directory_write
 from brightpath.features import PROFILE_FEATURES, profile_features
-from brightpath.questionnaire import CATEGORY_NAMES, ITEM_KEYS
-from brightpath.schedule import N_PARAMS, PARAM_NAMES, SUMMARY_FEATURES, params_to_unit, summarize_params, unit_to_params
 from brightpath.feedback import FEEDBACK_COLUMNS
+from brightpath.questionnaire import CATEGORY_NAMES, ITEM_KEYS
+from brightpath.schedule import (
+    N_PARAMS,
+    PARAM_NAMES,
+    SUMMARY_FEATURES,
+    params_to_unit,
+    summarize_params,
+    unit_to_params,
+)
 from brightpath.simulator import (
     SIMULATOR_VERSION,
     Families,
@@ -113,6 +134,80 @@ def family_splits(n: int, val_fraction: float, test_fraction: float, rng: np.ran
     return split
 
 
+class DatasetConflictError(ValueError):
+    """A dataset version exists with other generation settings than a run asks for.
+
+    Attributes:
+        card_path: the existing version's data card.
+        differences: ``{setting: (on disk, asked for)}``.
+    """
+
+    def __init__(self, card_path: Path, version: str, differences: Mapping[str, tuple[object, object]]):
+        self.card_path = Path(card_path)
+        self.differences = dict(differences)
+        listed = "; ".join(f"{key} {old!r} (asked for {new!r})" for key, (old, new) in self.differences.items())
+        super().__init__(
+            f"{card_path}: dataset {version!r} was generated with {listed}. A version names one dataset: choose "
+            f"another version or data directory, or delete this version's files to generate it again"
+        )
+
+
+def generator_settings(
+    *, n_families: int, schedules_per_family: int, val_fraction: float, test_fraction: float, seed: int
+) -> dict:
+    """A dataset's identity, as its card's ``generator`` section records it."""
+    return {"simulator_version": SIMULATOR_VERSION, "seed": int(seed), "n_families": int(n_families),
+            "schedules_per_family": int(schedules_per_family), "schedule_mix": dict(LOGGED_MIX),
+            "val_fraction": float(val_fraction), "test_fraction": float(test_fraction)}
+
+
+def card_path(root: Path, version: str) -> Path:
+    """``<root>/data_card_<version>.json``."""
+    return Path(root) / f"data_card_{version}.json"
+
+
+def read_card(root: Path, version: str) -> dict | None:
+    """The card of a complete dataset ``version`` under ``root`` (with ``files["data_card"]``), else None.
+
+    Complete: the card exists (it is written last) and so does every file it lists.
+    """
+    path = card_path(root, version)
+    try:
+        card = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    files = card.get("files", {})
+    if not files or not all((Path(root) / rel).is_file() for rel in files):
+        return None
+    card["files"] = {rel: str(Path(root) / rel) for rel in files}
+    card["files"]["data_card"] = str(path)
+    return card
+
+
+def require_settings(root: Path, card: Mapping, wanted: Mapping) -> None:
+    """Raise ``DatasetConflictError`` unless the card's ``generator`` settings equal ``wanted``'s keys."""
+    recorded = card.get("generator", {})
+    differences = {key: (recorded.get(key), value) for key, value in wanted.items() if recorded.get(key) != value}
+    if differences:
+        raise DatasetConflictError(card_path(root, card["version"]), card["version"], differences)
+
+
+@contextlib.contextmanager
+def _version_lock(root: Path, version: str) -> Iterator[None]:
+    """Hold ``<root>/.dataset-<version>.lock`` (an exclusive ``flock``; released when the process dies)."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f".dataset-{version}.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("dataset %s under %s: another process is writing it; waiting", version, root)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def generate_datasets(
     root: Path,
     *,
@@ -125,19 +220,39 @@ def generate_datasets(
 ) -> dict:
     """Simulate families, schedules and feedback and write the versioned datasets (module docstring).
 
+    Holds the version's lock file while it looks and writes. A complete version with the same
+    settings (``generator_settings``) is returned as it is (a parallel writer made it).
+
     Returns:
-        The data card (also written as ``data_card_<version>.json``).
+        The data card (also written as ``data_card_<version>.json``), ``files`` naming every file.
+
+    Raises:
+        DatasetConflictError: the version exists under ``root`` with other settings.
     """
     if n_families < 3 or schedules_per_family < 1:
         raise ValueError(
             f"n_families, schedules_per_family: expected ≥ 3 and ≥ 1, got {n_families} and {schedules_per_family}"
         )
-    started = time.perf_counter()
     root = Path(root)
+    settings = generator_settings(n_families=n_families, schedules_per_family=schedules_per_family,
+                                  val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
+    with _version_lock(root, version):
+        existing = read_card(root, version)
+        if existing is not None:
+            require_settings(root, existing, settings)
+            log.info("dataset %s under %s exists with these settings; not written again", version, root)
+            return existing
+        return _write_datasets(root, version, settings)
+
+
+def _write_datasets(root: Path, version: str, settings: Mapping) -> dict:
+    """Generate the dataset ``settings`` describe and write it (the version's lock is held)."""
+    started = time.perf_counter()
+    n_families, seed = settings["n_families"], settings["seed"]
     rng = np.random.default_rng(seed)
     families = sample_families(n_families, rng)
-    split = family_splits(n_families, val_fraction, test_fraction, rng)
-    family_index, schedule_index, params = sample_schedule_params(families, schedules_per_family, rng)
+    split = family_splits(n_families, settings["val_fraction"], settings["test_fraction"], rng)
+    family_index, schedule_index, params = sample_schedule_params(families, settings["schedules_per_family"], rng)
     inputs = schedule_table(families, family_index, params)
     inputs.insert(1, "schedule_id", schedule_index)
     inputs.insert(2, "split", split[family_index])
@@ -148,7 +263,8 @@ def generate_datasets(
 
     raw_families = pd.DataFrame({"family_id": families.family_id, "split": split, "child_age": families.age})
     for i, key in enumerate(ITEM_KEYS):
-        raw_families[key] = pd.array(np.where(families.answers[:, i] > 0, families.answers[:, i], np.nan)).astype("Int8")
+        answered = np.where(families.answers[:, i] > 0, families.answers[:, i], np.nan)
+        raw_families[key] = pd.array(answered).astype("Int8")
     raw_feedback = pd.concat([inputs[["family_id", "schedule_id", "split"]],
                               inputs[[f"param_{p}" for p in PARAM_NAMES]], feedback], axis=1)
     hidden = pd.DataFrame({"family_id": fam.family_id, "schedule_id": schedule_index})
@@ -161,19 +277,23 @@ def generate_datasets(
     hidden = hidden.merge(traits, on="family_id", how="left")
     processed = pd.concat([inputs, feedback], axis=1)
 
+    tables = {
+        "raw": {"families": raw_families, "feedback": raw_feedback},
+        "synthetic": {"truth": hidden},
+        "processed": {name: processed[processed["split"] == name].reset_index(drop=True) for name in SPLITS},
+    }
+    # A leftover of a killed writer (no card) is replaced; the old card goes first, so no
+    # reader takes the new directories for the old dataset meanwhile.
+    card_path(root, version).unlink(missing_ok=True)
     files: dict[str, str] = {}
+    for kind, frames in tables.items():
+        def write(directory: Path, frames: dict[str, pd.DataFrame] = frames) -> None:
+            for name, frame in frames.items():
+                frame.to_parquet(directory / f"{name}.parquet", index=False)
 
-    def write(frame: pd.DataFrame, rel: str) -> None:
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_parquet(path, index=False)
-        files[rel] = str(path)
-
-    write(raw_families, f"raw/{version}/families.parquet")
-    write(raw_feedback, f"raw/{version}/feedback.parquet")
-    write(hidden, f"synthetic/{version}/truth.parquet")
-    for name in SPLITS:
-        write(processed[processed["split"] == name].reset_index(drop=True), f"processed/{version}/{name}.parquet")
+        atomic_directory_write(root / kind / version, write)
+        files.update({f"{kind}/{version}/{name}.parquet": str(root / kind / version / f"{name}.parquet")
+                      for name in frames})
 
     row_counts = {"families": n_families, "schedules": len(processed)}
     row_counts.update({f"{name}_rows": int((processed["split"] == name).sum()) for name in SPLITS})
@@ -181,9 +301,7 @@ def generate_datasets(
     card = {
         "name": "brightpath-synthetic",
         "version": version,
-        "generator": {"simulator_version": SIMULATOR_VERSION, "seed": seed, "n_families": n_families,
-                      "schedules_per_family": schedules_per_family, "schedule_mix": LOGGED_MIX,
-                      "val_fraction": val_fraction, "test_fraction": test_fraction},
+        "generator": dict(settings),
         "row_counts": row_counts,
         "files": files,
         "summary": {
@@ -200,9 +318,11 @@ def generate_datasets(
                     "summary": list(SUMMARY_FEATURES), "profile": list(PROFILE_FEATURES)},
         "seconds": round(time.perf_counter() - started, 3),
     }
-    card_path = root / f"data_card_{version}.json"
-    card_path.write_text(json.dumps(card, indent=2, sort_keys=True))
-    card["files"]["data_card"] = str(card_path)
+    final = card_path(root, version)
+    with tempfile.NamedTemporaryFile("w", dir=root, prefix=f".{final.name}-", delete=False) as handle:
+        handle.write(json.dumps(card, indent=2, sort_keys=True))
+    os.replace(handle.name, final)
+    card["files"]["data_card"] = str(final)
     log.info("wrote %d schedules for %d families to %s", len(processed), n_families, root)
     return card
 
@@ -291,6 +411,7 @@ def held_out_families(
 
 
 __all__ = [
-    "HELD_OUT_STREAM", "LOGGED_MIX", "N_PARAMS", "SPLITS", "family_splits", "generate_datasets", "held_out_families",
-    "load_families", "load_split", "sample_schedule_params", "schedule_table",
+    "HELD_OUT_STREAM", "LOGGED_MIX", "N_PARAMS", "SPLITS", "DatasetConflictError", "card_path", "family_splits",
+    "generate_datasets", "generator_settings", "held_out_families", "load_families", "load_split", "read_card",
+    "require_settings", "sample_schedule_params", "schedule_table",
 ]

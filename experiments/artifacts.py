@@ -2,8 +2,9 @@
 held-out families and oracle; and how a run's models are written (the same metadata for all).
 
 =====================  ======================================================================
-``dataset``            ``<paths.data_dir>`` with the ``data`` config's dataset, generated first
-                       (``generate_dataset``, as ``+exp=data`` would, from the run's seed) if missing
+``dataset``            ``<paths.data_dir>`` with the ``data`` config's dataset version as found
+                       (its sizes checked), generated first if missing, with ``+exp=data``'s
+                       default seed (``DATASET_SEED``), never the run's own
 ``held_out_families``  the first n families of a split, topped up with fresh simulated ones
                        (``brightpath.datasets.held_out_families``)
 ``reward_model``       a ``RewardScorer``: the given directory or MLflow URI (``runs:/``,
@@ -63,28 +64,83 @@ FINISHED one is used when no model directory is given."""
 
 # --- data -------------------------------------------------------------------------------------
 
+DATASET_SEED: int = RunConfig.seed
+"""The seed a run other than ``+exp=data`` generates a missing dataset with: ``+exp=data``'s default
+(``RunConfig.seed``), not the run's own, so runs with different seeds (a sweep) share one dataset
+(the same reward-model data, the same held-out families) and no run's result depends on which
+seed happened to create the dataset first."""
+
+
 def generate_dataset(config: Any) -> dict[str, Any]:
-    """Write the ``config.data`` dataset for ``config.seed`` under ``config.paths.data_dir``; return its card."""
+    """Write the ``config.data`` dataset for ``config.seed`` under ``config.paths.data_dir``; return its card.
+
+    Written once per version (``brightpath.datasets.generate_datasets``: parallel jobs wait for
+    the first writer and get its dataset).
+
+    Raises:
+        experiments.config_check.ConfigError: the version exists there with other settings
+            (another seed, other sizes), naming ``data.version``.
+    """
+    from brightpath.datasets import DatasetConflictError
+
+    try:
+        return _generate(config, seed=config.seed)
+    except DatasetConflictError as err:
+        raise _config_error(err) from None
+
+
+def dataset(config: Any) -> Path:
+    """``<paths.data_dir>``, holding the ``data`` config's dataset version.
+
+    The version is used as found, whatever seed made it (its card records it), once its sizes
+    and split fractions are checked against the ``data`` config; a missing one is generated
+    first with ``DATASET_SEED``.
+
+    Raises:
+        experiments.config_check.ConfigError: the version on disk has other sizes or fractions
+            than the ``data`` config, naming ``data.version``.
+    """
+    from brightpath.datasets import DatasetConflictError, read_card, require_settings
+
+    root = Path(config.paths.data_dir)
+    version = config.data.version
+    wanted = _settings(config, seed=DATASET_SEED)
+    del wanted["seed"]
+    try:
+        card = read_card(root, version)
+        if card is None:
+            log.info("no dataset %s under %s; generating it (as +exp=data seed=%d would)", version, root, DATASET_SEED)
+            try:
+                card = _generate(config, seed=DATASET_SEED)
+            except DatasetConflictError:  # another process wrote this version meanwhile, with another seed
+                card = read_card(root, version)
+        require_settings(root, card, wanted)
+    except DatasetConflictError as err:
+        raise _config_error(err) from None
+    return root
+
+
+def _settings(config: Any, *, seed: int) -> dict[str, Any]:
+    from brightpath.datasets import generator_settings
+
+    data = config.data
+    return generator_settings(n_families=data.n_families, schedules_per_family=data.schedules_per_family,
+                              val_fraction=data.val_fraction, test_fraction=data.test_fraction, seed=seed)
+
+
+def _generate(config: Any, *, seed: int) -> dict[str, Any]:
     from brightpath.datasets import generate_datasets
 
     data = config.data
     return generate_datasets(Path(config.paths.data_dir), n_families=data.n_families,
                              schedules_per_family=data.schedules_per_family, val_fraction=data.val_fraction,
-                             test_fraction=data.test_fraction, seed=config.seed, version=data.version)
+                             test_fraction=data.test_fraction, seed=seed, version=data.version)
 
 
-def dataset(config: Any) -> Path:
-    """``<paths.data_dir>``, holding the ``data`` config's dataset (generated first if it is missing)."""
-    from brightpath.datasets import SPLITS
+def _config_error(err: Exception) -> Exception:
+    from experiments.config_check import ConfigError
 
-    root = Path(config.paths.data_dir)
-    version = config.data.version
-    wanted = [root / "processed" / version / f"{split}.parquet" for split in SPLITS]
-    wanted.append(root / "synthetic" / version / "truth.parquet")
-    if not all(path.exists() for path in wanted):
-        log.info("no dataset %s under %s; generating it (as +exp=data would)", version, root)
-        generate_dataset(config)
-    return root
+    return ConfigError(f"data.version: {err}")
 
 
 def held_out_families(config: Any, n_families: int, *, split: str, seed: int):
