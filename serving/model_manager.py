@@ -201,39 +201,43 @@ class ModelManager:
         return True
 
     def _load(self, name: str, version: int | None, path: Path, stamp: int) -> LoadedModel:
-        if name == "generator":
-            model = ScheduleGeneratorModel(path)
-            if model.load_error is not None:
-                self._on_load(name, "failed")
-                return self._fallback(name, version, path, stamp, str(model.load_error), model)
-            model.predict(WARM_UP_FAMILY)
-            self._on_load(name, "loaded")
-            return LoadedModel(name, version, path, stamp, model.model_version, _now(), generator=model)
-        from brightpath.inference import evaluate_schedule
-        from brightpath.reward.scoring import RewardScorer
-
+        """Load one version and make one call with it; a model that fails either way is unusable."""
         try:
-            scorer = RewardScorer(path)
-            warm_up = ScheduleGeneratorModel().predict(WARM_UP_FAMILY)
-            evaluate_schedule(warm_up, model_dir=path)  # loads it into inference's cache too
+            if name == "generator":
+                model = ScheduleGeneratorModel(path)
+                if model.load_error is not None:
+                    raise model.load_error
+                model.predict(WARM_UP_FAMILY)  # traces the graph before any request needs it
+                loaded = LoadedModel(name, version, path, stamp, model.model_version, _now(), generator=model)
+            else:
+                from brightpath.inference import evaluate_schedule
+                from brightpath.reward.scoring import RewardScorer
+
+                scorer = RewardScorer(path)
+                evaluate_schedule(ScheduleGeneratorModel().predict(WARM_UP_FAMILY), model_dir=path)  # inference's cache
+                loaded = LoadedModel(name, version, path, stamp, scorer.model_version, _now(), scorer=scorer)
         except ModelLoadError as exc:
             self._on_load(name, "failed")
             return self._fallback(name, version, path, stamp, str(exc))
+        except Exception as exc:  # it loads but cannot run (a wrong signature, say): as unusable as a corrupt file
+            self._on_load(name, "failed")
+            return self._fallback(
+                name,
+                version,
+                path,
+                stamp,
+                f"{path}: the model loads but fails on a warm-up call ({type(exc).__name__}: {exc})",
+            )
         self._on_load(name, "loaded")
-        return LoadedModel(name, version, path, stamp, scorer.model_version, _now(), scorer=scorer)
+        return loaded
 
-    def _fallback(
-        self,
-        name: str,
-        version: int | None,
-        path: Path | None,
-        stamp: int,
-        error: str,
-        generator: ScheduleGeneratorModel | None = None,
-    ) -> LoadedModel:
-        if name == "generator" and generator is None:
-            # Built on the missing champion path, the generator falls back and says so (source "fallback").
-            generator = ScheduleGeneratorModel(registry.champion_path(self.model_dir, name))
+    def _fallback(self, name: str, version: int | None, path: Path | None, stamp: int, error: str) -> LoadedModel:
+        """What stands in for an unusable model: for the generator, the rule-based one, its schedules marked
+        ``source: "fallback"`` (CONTRACTS §3); for the reward model, nothing (evaluations answer 503)."""
+        generator = None
+        if name == "generator":
+            generator = ScheduleGeneratorModel()
+            generator.source = "fallback"
         model_version = generator.model_version if generator is not None else "unavailable"
         return LoadedModel(name, version, path, stamp, model_version, _now(), generator=generator, error=error)
 

@@ -92,7 +92,9 @@ TASKS: dict[str, dict[str, Override]] = {
     "baseline": {
         "seed": _SEED,
         **_DATA,
-        "imitation": Override("choice", choices=("rf", "gbr", "mlp"), doc="imitation regressor (the seed's Phase 1 generator)"),
+        "imitation": Override(
+            "choice", choices=("rf", "gbr", "mlp"), doc="imitation regressor (the seed's Phase 1 generator)"
+        ),
     },
     "ppo": {
         "seed": _SEED,

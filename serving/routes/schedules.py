@@ -1,7 +1,8 @@
 """The seed plan's schedule endpoints: generate, evaluate (with improvement suggestions), feedback.
 
 Each handler parses, calls the library, records, returns: schedules come from
-``ScheduleGeneratorModel.predict`` of the served generator version, scores from
+``brightpath.serve.serve_week`` (``ScheduleGeneratorModel.predict`` of the served generator version, the
+store row and its audit row; the continuous loop serves through it too), scores from
 ``brightpath.inference.evaluate_schedule`` with the served reward version, suggestions from
 ``brightpath.suggestions``; the store keeps every served schedule, its audit row and feedback.
 """
@@ -18,7 +19,8 @@ from fastapi.responses import JSONResponse
 from brightpath.errors import ValidationError
 from brightpath.inference import evaluate_schedule
 from brightpath.questionnaire import ITEM_KEYS, parse_user_data
-from brightpath.store import UnknownScheduleError, input_hash, schedule_record
+from brightpath.serve import family_hash, serve_week
+from brightpath.store import UnknownScheduleError
 from brightpath.suggestions import suggest_improvements
 from serving.dependencies import MetricsDep, ModelsDep, StoreDep
 from serving.errors import ServiceUnavailable, fields_under
@@ -41,11 +43,6 @@ def _elapsed_ms(request: Request) -> float:
     return (time.perf_counter() - request.scope["state"]["started"]) * 1000.0
 
 
-def _family_hash(answers: list[int], child_age: int, grade: int) -> str:
-    """The audit log's hash of a family input: the answers and the child's age and grade (no names, no ids)."""
-    return input_hash({"answers": answers, "child_age": child_age, "grade": grade})
-
-
 @router.post(
     "/generate-schedule/",
     status_code=201,
@@ -57,35 +54,23 @@ def generate_schedule(
 ) -> JSONResponse:
     """Write a week for a family (CONTRACTS §1 in, §2 out) with the served generator; store it and audit it."""
     served = models.generator
-    schedule = served.generator.predict(body.user_data(), reference_date=body.reference_date)
     state = request.scope["state"]
-    record = schedule_record(
-        schedule,
+    week = serve_week(
+        served.generator,
+        body.user_data(),
+        reference_date=body.reference_date,
         family_key=body.child_id,
         week_start=body.week_start,
         generator_version=served.version,
         request_id=state["request_id"],
     )
-    meta = schedule["meta"]
-    state.update(
-        model_version=meta["model_version"],
-        source=meta["source"],
-        input_hash=_family_hash(record["answers"], record["child_age"], record["grade"]),
-    )
-    audit = {
-        "request_id": state["request_id"],
-        "endpoint": "generate-schedule",
-        "model_version": meta["model_version"],
-        "source": meta["source"],
-        "status_code": 201,
-        "input_hash": state["input_hash"],
-        "latency_ms": _elapsed_ms(request),
-    }
-    store.add_served_schedule(record, audit)
+    schedule, record, meta = week.schedule, week.record, week.schedule["meta"]
+    state.update(model_version=week.model_version, source=week.source, input_hash=week.input_hash)
+    store.add_served_schedule(record, week.audit(latency_ms=_elapsed_ms(request)))
     state["audited"] = True
-    if meta["source"] == "fallback":
+    if meta["source"] == "fallback":  # the model manager logged why, once; each such schedule is counted
         metrics.fallback_schedules.inc()
-        log.warning(
+        log.debug(
             "request %s: schedule from the rule-based fallback (%s)",
             state["request_id"],
             served.error or "generator unusable",
@@ -143,7 +128,7 @@ def evaluate(body: EvaluateScheduleRequest, request: Request, store: StoreDep, m
     state.update(
         model_version=result["model_version"],
         source="reward",
-        input_hash=_family_hash([int(a) for a in family.answers], family.child_age, family.child.grade),
+        input_hash=family_hash([int(a) for a in family.answers], family.child_age, family.child.grade),
     )
     note = None
     suggestions = []

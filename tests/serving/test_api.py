@@ -357,6 +357,29 @@ def test_a_corrupt_model_means_fallback_schedules_and_a_degraded_service(tmp_pat
         assert status["state"] == "UNAVAILABLE" and "corrupt" in status["status"]["error_message"]
 
 
+def test_a_model_that_loads_but_cannot_run_means_fallback(tmp_path, model_root):
+    def wrong_signature(directory: Path) -> None:
+        import tensorflow as tf
+
+        module = tf.Module()
+        module.serve = tf.function(
+            lambda answers, child_age: {"something_else": child_age},
+            input_signature=[
+                tf.TensorSpec([None, 25], tf.float32, name="answers"),
+                tf.TensorSpec([None], tf.float32, name="child_age"),
+            ],
+        )
+        tf.saved_model.save(module, str(directory), signatures={"serving_default": module.serve})
+        (directory / METADATA_FILE).write_text(
+            json.dumps({"kind": "generator", "source": "ppo", "model_version": "odd"})
+        )
+
+    registry.publish(model_root, "generator", wrong_signature)
+    with client_for(make_settings(tmp_path, model_root)) as client:
+        assert client.post("/api/ml/generate-schedule/", json=SEED_FAMILY).json()["source"] == "fallback"
+        assert "fails on a warm-up call" in client.get("/readyz").json()["reasons"][0]
+
+
 def test_without_any_model_the_service_still_starts(tmp_path):
     with client_for(make_settings(tmp_path, tmp_path / "empty")) as client:
         assert client.post("/api/ml/generate-schedule/", json=SEED_FAMILY).json()["source"] == "fallback"
