@@ -54,10 +54,11 @@ class Reaper:
 
     def reap_once(self) -> tuple[list[str], list[str]]:
         requeued, failed = self.store.reap_stale_jobs(
-            stale_after_s=self.settings.job_stale_after_s, max_attempts=self.settings.job_max_attempts
+            stale_after_s=self.settings.job_stale_after_s,
+            max_attempts=self.settings.job_max_attempts,
+            send=self.queue.submit,
         )
         for job_id in requeued:
-            self.queue.submit(job_id)
             self.metrics.jobs_requeued.inc()
             log.warning("job %s: its worker stopped heartbeating; re-queued", job_id)
         for job_id in failed:

@@ -51,10 +51,8 @@ def train_job(job_id: str) -> dict:
 @worker_ready.connect
 def _requeue_orphans(**_) -> None:
     requeued, failed = store().reap_stale_jobs(
-        stale_after_s=settings.job_stale_after_s, max_attempts=settings.job_max_attempts
+        stale_after_s=settings.job_stale_after_s, max_attempts=settings.job_max_attempts, send=train_job.delay
     )
-    for job_id in requeued:
-        train_job.delay(job_id)
     if requeued or failed:
         log.warning("at start: re-queued %d job(s) whose worker died, failed %d", len(requeued), len(failed))
 

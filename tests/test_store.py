@@ -287,16 +287,34 @@ def test_a_job_whose_worker_died_is_taken_over_then_given_up(store):
 
 
 def test_the_reaper_requeues_a_silent_job_then_fails_it_with_the_reason(store):
+    sent: list[str] = []
     job = store.create_job("ppo", {"seed": 1})
     store.claim_job(job["id"], "host:1", stale_after_s=60, max_attempts=2)
-    assert store.reap_stale_jobs(stale_after_s=60, max_attempts=2) == ([], [])  # heartbeat still fresh
-    assert store.reap_stale_jobs(stale_after_s=0, max_attempts=2) == ([job["id"]], [])
+    assert store.reap_stale_jobs(stale_after_s=60, max_attempts=2, send=sent.append) == ([], [])  # still fresh
+    assert store.reap_stale_jobs(stale_after_s=0, max_attempts=2, send=sent.append) == ([job["id"]], [])
+    assert sent == [job["id"]]
     requeued = store.get_job(job["id"])
     assert requeued["state"] == "queued" and "stopped heartbeating" in requeued["message"]
     store.claim_job(job["id"], "host:2", stale_after_s=60, max_attempts=2)
-    assert store.reap_stale_jobs(stale_after_s=0, max_attempts=2) == ([], [job["id"]])
+    assert store.reap_stale_jobs(stale_after_s=0, max_attempts=2, send=sent.append) == ([], [job["id"]])
     failed = store.get_job(job["id"])
     assert failed["state"] == "failed" and "worker host:2 stopped heartbeating" in failed["error"]
+    assert sent == [job["id"]]  # a failed job is not sent again
+
+
+def test_a_job_the_broker_could_not_take_stays_for_the_next_round(store):
+    job = store.create_job("reward", {})
+    store.claim_job(job["id"], "host:1", stale_after_s=60, max_attempts=2)
+
+    def broker_down(job_id: str) -> None:
+        raise ConnectionError("redis is down")
+
+    with pytest.raises(ConnectionError):
+        store.reap_stale_jobs(stale_after_s=0, max_attempts=2, send=broker_down)
+    assert store.get_job(job["id"])["state"] == "running"  # not queued without a message
+    sent: list[str] = []
+    assert store.reap_stale_jobs(stale_after_s=0, max_attempts=2, send=sent.append) == ([job["id"]], [])
+    assert sent == [job["id"]]
 
 
 def test_concurrent_claims_give_the_job_to_exactly_one_worker(store):

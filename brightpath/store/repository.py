@@ -6,7 +6,7 @@ What each caller uses:
   ``get_served_schedule``, ``add_feedback``, ``add_audit``, the job functions;
 * the worker: ``claim_job``, ``heartbeat``, ``finish_job``; the service's reaper ``reap_stale_jobs``;
 * the continuous-improvement loop: ``record_round`` (served schedules and feedback of a round in
-  one idempotent transaction, ids from ``stable_id``), ``feedback_frame``;
+  one idempotent transaction, ids from ``stable_id``), ``feedback_frame``, ``served_frame``;
 * the multi-week environment: ``family_history``.
 
 Rows come back as plain dicts (column → value), timestamps timezone-aware UTC.
@@ -22,7 +22,7 @@ import logging
 import math
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -374,6 +374,25 @@ class Store:
             row["feedback_id"] = row.pop("id")
         return _flatten(rows, ["feedback_id", "schedule_id", "received_at", *FEEDBACK_COLUMNS], include_schedule)
 
+    def served_frame(self, *, cohort: str | None = None, include_schedule: bool = False) -> pd.DataFrame:
+        """Every served schedule, rated or not, oldest first (the loop's cohorts, the monitors' populations).
+
+        Columns: ``schedule_id`` and the schedule columns of ``feedback_frame`` (``family_key``,
+        ``created_at``, ``week_start``, ``child_age``, ``grade``, ``q1``…``q25``, the
+        ``PARAM_NAMES``, ``source``, ``model_version``, ``generator_version``, ``arm``,
+        ``cohort``; with ``include_schedule`` also ``schedule_json``).
+
+        Args:
+            cohort: only schedules of this cohort (e.g. a loop round's A/B test).
+        """
+        query = select(ServedSchedule.id.label("schedule_id"), *_schedule_columns(include_schedule))
+        if cohort is not None:
+            query = query.where(ServedSchedule.cohort == cohort)
+        query = query.order_by(ServedSchedule.created_at, ServedSchedule.id)
+        with self.reading() as connection:
+            rows = [dict(row) for row in connection.execute(query).mappings()]
+        return _flatten(rows, ["schedule_id"], include_schedule)
+
     def family_history(self, family_key: str, *, include_schedule: bool = False) -> pd.DataFrame:
         """A family's served schedules with their feedback (NaN/None where none yet), ordered by week.
 
@@ -542,36 +561,53 @@ class Store:
             )
         return result.rowcount == 1
 
-    def reap_stale_jobs(self, *, stale_after_s: float, max_attempts: int) -> tuple[list[str], list[str]]:
+    def reap_stale_jobs(
+        self, *, stale_after_s: float, max_attempts: int, send: Callable[[str], None]
+    ) -> tuple[list[str], list[str]]:
         """Running jobs whose heartbeat stopped (the whole worker died): re-queue them, or fail them
-        when they used ``max_attempts``. Returns ``(re-queued ids, failed ids)``; the caller sends the
-        re-queued ones to the queue again."""
+        when they used ``max_attempts``.
+
+        Args:
+            send: puts a job id on the queue again. It is called *before* the job is marked
+                ``queued``: if it raises (the broker is down), the job stays ``running`` with a stale
+                heartbeat and the next call tries again, so a job is never left ``queued`` with no
+                message; a message whose job is already being run again is a no-op (``claim_job``).
+
+        Returns:
+            ``(re-queued ids, failed ids)``.
+        """
         now = utc_now()
+        with self.reading() as connection:
+            jobs = connection.execute(select(TrainingJob).where(TrainingJob.state == "running")).mappings().all()
         requeued, failed = [], []
-        with self.writing() as connection:
-            jobs = (
-                connection.execute(select(TrainingJob).where(TrainingJob.state == "running").with_for_update())
-                .mappings()
-                .all()
-            )
-            for job in jobs:
-                if not _stale(job["heartbeat_at"], now, stale_after_s):
-                    continue
-                last = job["heartbeat_at"].isoformat(timespec="seconds") if job["heartbeat_at"] else "never"
-                if job["attempts"] >= max_attempts:
-                    reason = (
-                        f"failed after {job['attempts']} attempt(s): worker {job['worker']} stopped "
-                        f"heartbeating at {last}"
+        for job in jobs:
+            if not _stale(job["heartbeat_at"], now, stale_after_s):
+                continue
+            last = job["heartbeat_at"].isoformat(timespec="seconds") if job["heartbeat_at"] else "never"
+            if job["attempts"] >= max_attempts:
+                reason = (
+                    f"failed after {job['attempts']} attempt(s): worker {job['worker']} stopped heartbeating at {last}"
+                )
+                values = {"state": "failed", "error": reason, "message": reason, "finished_at": now}
+            else:
+                send(job["id"])
+                values = {
+                    "state": "queued",
+                    "message": f"re-queued: worker {job['worker']} stopped heartbeating at {last}",
+                }
+            with self.writing() as connection:  # only if nothing touched it since it was read
+                changed = connection.execute(
+                    update(TrainingJob)
+                    .where(
+                        TrainingJob.id == job["id"],
+                        TrainingJob.state == "running",
+                        TrainingJob.heartbeat_at == job["heartbeat_at"],
+                        TrainingJob.worker == job["worker"],
                     )
-                    values = {"state": "failed", "error": reason, "message": reason, "finished_at": now}
-                    failed.append(job["id"])
-                else:
-                    values = {
-                        "state": "queued",
-                        "message": f"re-queued: worker {job['worker']} stopped heartbeating at {last}",
-                    }
-                    requeued.append(job["id"])
-                connection.execute(update(TrainingJob).where(TrainingJob.id == job["id"]).values(**values))
+                    .values(**values)
+                ).rowcount
+            if changed:
+                (failed if values["state"] == "failed" else requeued).append(job["id"])
         return requeued, failed
 
     # --- audit log -------------------------------------------------------------------------------
@@ -668,7 +704,7 @@ def _flatten(rows: list[dict[str, Any]], leading: list[str], include_schedule: b
     columns = leading + schedule + (["schedule_json"] if include_schedule else [])
     frame = pd.DataFrame(rows, columns=columns)
     for name in FEEDBACK_COLUMNS:
-        if name not in ("comment", "adjustment_kind"):
+        if name not in ("comment", "adjustment_kind") and name in frame.columns:
             frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
     return frame
 
