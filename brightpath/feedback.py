@@ -57,7 +57,8 @@ def parse_feedback(feedback: Any) -> dict[str, list]:
     """
     if not isinstance(feedback, Mapping):
         raise ValidationError("feedback", feedback, f"a mapping with any of {', '.join(FEEDBACK_COLUMNS)}")
-    columns: dict[str, list] = {}
+    # Every column is present, None where the family said nothing: empty feedback is a row that says nothing.
+    columns: dict[str, list] = {column: [None] for column in FEEDBACK_COLUMNS}
     for key, value in feedback.items():
         if key not in FEEDBACK_COLUMNS:
             raise ValidationError(f"feedback.{key}", value, f"a known key, one of {', '.join(FEEDBACK_COLUMNS)}")

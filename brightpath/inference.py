@@ -70,6 +70,8 @@ class ScheduleGeneratorModel:
                 directory = directory / GENERATOR_SUBDIR
             try:
                 metadata = read_metadata(directory)
+                if metadata.get("kind", "generator") != "generator":
+                    raise ModelLoadError(directory, f"not a generator model (kind={metadata.get('kind')!r})")
                 loaded = load_saved_model(directory)
                 self._signature = loaded.signatures["serving_default"]
                 self._loaded = loaded  # keep the variables alive
