@@ -27,6 +27,13 @@ unexpected warning from the same libraries still shows:
 * MLflow's INFO "Creating initial MLflow database tables…" and "Updating database tables" (a new
   ``mlflow.db``), and "Experiment with name '…' does not exist. Creating a new experiment.":
   filters on the ``mlflow.store.db.utils`` and ``mlflow.tracking.fluent`` loggers.
+* MLflow's "🏃 View run … at: …" / "🧪 View experiment at: …" lines, printed whenever a run ends on a
+  tracking server: ``MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT=true`` (unless already set).
+* Hydra's ``UserWarning`` "'hydra/launcher/ray' is validated against ConfigStore schema with the same
+  name": ``configs/hydra/launcher/ray.yaml`` extends hydra-ray-launcher's schema of that name on
+  purpose (so ``hydra/launcher=ray`` always means the project's settings); a filter on its message.
+* Ray's log deduplication, which merges different sweep jobs' summary lines so some never show:
+  ``RAY_DEDUP_LOGS=0`` (read when Ray is imported; unless already set).
 
 Level 3 also hides TensorFlow's C++ ERROR lines (on a CPU-only machine the only one is the
 cuInit failure); errors that matter reach Python as exceptions. ``TF_CPP_MIN_LOG_LEVEL=0`` in
@@ -97,6 +104,13 @@ def quiet_third_party() -> None:
         return
     _quieted = True
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    warnings.filterwarnings(
+        "ignore",
+        message=r"\s*'hydra/launcher/ray' is validated against ConfigStore schema with the same name",
+        category=UserWarning,
+    )
     warnings.filterwarnings(
         "ignore", message=r'"is( not)?" with a literal', category=SyntaxWarning, module=r".*[\\/]tf_agents[\\/]"
     )  # compile-time warnings name the file as module
