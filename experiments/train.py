@@ -3,6 +3,7 @@
     python -m experiments.train +exp=data                     # synthetic datasets
     python -m experiments.train +exp=ppo model=transformer seed=3
     python -m experiments.train -m +exp=ppo model=mlp,transformer seed=0,1,2
+    python -m experiments.train -m +exp=ppo hparams_search=ppo_optuna   # Optuna search (configs/hparams_search/)
 
 Each job: Hydra composes the config against the schemas of ``experiments.schemas`` (unknown
 keys and wrong types fail there), ``config_check.load_run`` turns it into typed objects and
@@ -17,7 +18,7 @@ import sys
 from collections.abc import Mapping
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from brightpath.reproducibility import seed_everything
 from experiments import config_check, schemas, tasks, tracking
@@ -47,6 +48,28 @@ def run(cfg: DictConfig) -> dict[str, float]:
     return metrics
 
 
+OBJECTIVE_SPLIT_GROUPS = ("eval", "results")
+"""Config groups whose ``split`` names the families a run's final metrics come from."""
+
+
+def check_objective(cfg: DictConfig) -> None:
+    """A sweeper's objective (``optimize_metric``) must never come from the test families the results
+    table reports: with ``optimize_metric`` set, no ``<group>.split`` of ``OBJECTIVE_SPLIT_GROUPS`` may
+    be ``test`` (``hparams_search=ppo_optuna`` sets ``eval.split=val``).
+
+    Raises:
+        experiments.config_check.ConfigError: naming the split; nothing has run.
+    """
+    if not cfg.get("optimize_metric"):
+        return
+    for group in OBJECTIVE_SPLIT_GROUPS:
+        if OmegaConf.select(cfg, f"{group}.split", default=None) == "test":
+            raise config_check.ConfigError(
+                f"{group}.split: expected val (or train) with optimize_metric={cfg.optimize_metric!r}, got 'test': "
+                f"a search must not choose its configuration on the test families the results report"
+            )
+
+
 def objective(cfg: DictConfig, metrics: Mapping[str, float]) -> float | None:
     """The value of ``cfg.optimize_metric`` (with or without ``final/``) for a sweeper, or None."""
     name = cfg.get("optimize_metric")
@@ -67,6 +90,7 @@ def objective(cfg: DictConfig, metrics: Mapping[str, float]) -> float | None:
 def main(cfg: DictConfig) -> float | None:
     """Hydra entry point; a config error exits with status 2 and a one-paragraph message."""
     try:
+        check_objective(cfg)
         return objective(cfg, run(cfg))
     except config_check.ConfigError as err:
         print(f"config error: {err}", file=sys.stderr)

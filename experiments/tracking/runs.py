@@ -9,8 +9,8 @@ Nesting: ``parent_run_id`` makes the run a child of another (a reward model trai
 PPO run is a child of it). Inside a Hydra multirun (``-m``) every job becomes a child of one
 parent run per sweep; parent and children carry the same ``sweep_id`` tag (a hash of the sweep
 directory as the launching process names it), so the MLflow UI shows a sweep as one expandable
-row. The launching process creates the parent before any job starts (``SweepParentRun``, a Hydra
-callback in ``configs/train.yaml``) and ends it when the sweep ends, so jobs on other machines of
+row. The launching process creates the parent before any job starts (``sweeps.SweepParentRun``, a
+Hydra callback in ``configs/train.yaml``) and ends it when the sweep ends, so jobs on other machines of
 a Ray cluster find it by its tag; a job that finds none (a sweep launched without the callback)
 creates it under a lock file in the sweep directory.
 
@@ -21,7 +21,6 @@ With ``logger.enabled=false`` the tracker does nothing but keeps the same interf
 """
 from __future__ import annotations
 
-import atexit
 import contextlib
 import fcntl
 import hashlib
@@ -32,8 +31,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
 from experiments.tracking.git import git_state
 from experiments.tracking.params import config_params, resolved_config
@@ -254,50 +252,6 @@ def sweep_parent_run(config: Any) -> tuple[MlflowClient, Any] | None:
     sweep_dir, sweep_id, _ = sweep
     client, experiment_id = connect(config)
     return client, _find_or_create_parent(client, experiment_id, config, sweep_dir, sweep_id, creator="launcher")
-
-
-class SweepParentRun(Callback):
-    """Hydra callback: the launching process opens the sweep's parent MLflow run before any job
-    starts and ends it when the sweep ends.
-
-    Jobs find the parent by its ``sweep_id`` tag wherever they run (another machine of a Ray
-    cluster has no access to the launcher's sweep directory). The parent ends FINISHED when the
-    sweeper returns, FAILED when the launching process exits without that (a failed job, a config
-    error, Ctrl-C); a ``kill -9`` of the launcher leaves it RUNNING. Skipped with
-    ``logger.enabled=false`` or without a ``task`` (the job itself then reports the error).
-
-    Configured in ``configs/train.yaml`` and ``configs/evaluate.yaml``::
-
-        hydra:
-          callbacks:
-            mlflow_sweep_parent:
-              _target_: experiments.tracking.SweepParentRun
-    """
-
-    def __init__(self) -> None:
-        self.tracking_uri: str | None = None
-        self.parent_run_id: str | None = None
-
-    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        found = sweep_parent_run(config)
-        if found is None:
-            return
-        client, parent = found
-        self.tracking_uri = str(logger_settings(config)["tracking_uri"])
-        self.parent_run_id = parent.info.run_id
-        client.update_run(self.parent_run_id, status="RUNNING")
-        atexit.register(self._end, "FAILED")
-
-    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        if self.parent_run_id is not None:
-            atexit.unregister(self._end)
-            self._end("FINISHED")
-
-    def _end(self, status: str) -> None:
-        from mlflow.tracking import MlflowClient
-
-        MlflowClient(tracking_uri=self.tracking_uri).set_terminated(self.parent_run_id, status)
-        log.info("MLflow sweep parent run %s ended %s", self.parent_run_id, status)
 
 
 def _quote(value: Any) -> str:
