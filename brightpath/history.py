@@ -32,6 +32,8 @@ date (8)               ``temporal.WEEK_FEATURES``        -1/0    1
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from brightpath.feedback import ADJUSTMENT_KINDS, LIKERT_MAX, LIKERT_MIN
@@ -77,7 +79,7 @@ TOKEN_HIGH = np.concatenate([np.ones(N_PARAMS), WEEK_FEATURE_HIGH, np.ones(TOKEN
 
 # Which flag each feedback value waits for (stars … sentiment: their own; completion, adherence,
 # adjustments: app use).
-_VALUE_FLAG = np.array([0, 1, 2, 3, 4, 5, 5, 5])
+_VALUE_FLAG = (0, 1, 2, 3, 4, 5, 5, 5)
 
 SUMMARY_FEATURES: tuple[str, ...] = (
     ("weeks_lived",) + tuple(f"mean_{name}" for name in FEEDBACK_VALUES)
@@ -90,8 +92,49 @@ weeks with app use whose main adjustment was that kind."""
 SUMMARY_DIM = len(SUMMARY_FEATURES)
 
 
-def _on_unit(likert: np.ndarray) -> np.ndarray:
-    return (likert - LIKERT_MIN) / (LIKERT_MAX - LIKERT_MIN)
+FEEDBACK_INPUTS: tuple[str, ...] = (
+    "stars", "likert_satisfaction", "likert_engagement", "likert_effectiveness", "sentiment", "completion_rate",
+    "adherence", "n_adjustments",
+)
+"""The raw feedback of a lived week that ``encode_tokens`` reads, in natural units: stars and the Likert
+items 1–5, the comment's sentiment 0–1 (``simulator.weekly.comment_sentiment``: the reward model's
+VADER reading), completion and adherence 0–1, the adjustment count ≥ 0; NaN where not observed."""
+_INPUT_LOW = np.array([LIKERT_MIN] * 4 + [0.0] * 4)
+_INPUT_HIGH = np.array([LIKERT_MAX] * 4 + [1.0] * 3 + [ADJUSTMENT_CAP])
+
+
+def feedback_inputs(feedback: WeekFeedback) -> np.ndarray:
+    """``float64 [n, 8]`` the ``FEEDBACK_INPUTS`` of ``n`` weeks' feedback (NaN where not observed)."""
+    return np.column_stack([feedback.stars, feedback.likert_satisfaction, feedback.likert_engagement,
+                            feedback.likert_effectiveness, feedback.sentiment, feedback.completion_rate,
+                            feedback.adherence, feedback.n_adjustments])
+
+
+def encode_tokens(unit_params, date_features, feedback, adjustment_kind, xp=np):
+    """Tokens ``float32 [..., TOKEN_DIM]`` of lived weeks from raw arrays (any leading shape).
+
+    Args:
+        unit_params: ``[..., N_PARAMS]`` the served parameters in action units (``schedule.params_to_unit``).
+        date_features: ``[..., N_WEEK_FEATURES]`` the weeks' ``temporal.week_features``.
+        feedback: ``[..., 8]`` the weeks' ``FEEDBACK_INPUTS`` (NaN where not observed).
+        adjustment_kind: int ``[...]`` index into ``feedback.ADJUSTMENT_KINDS``; −1 when the app was
+            not used (then completion, adherence and the count are unobserved too).
+        xp: the array namespace: NumPy, or ``tf_namespace.tf_namespace()`` inside an exported graph
+            (``agents.export``), so both encode a week with this one definition.
+    """
+    values = xp.asarray(feedback)
+    low, high = (xp.asarray(a, dtype=values.dtype) for a in (_INPUT_LOW, _INPUT_HIGH))
+    observed = ~xp.isnan(values)
+    scaled = xp.where(observed, (xp.minimum(values, high) - low) / (high - low), xp.zeros_like(values))
+    kind = xp.asarray(adjustment_kind)
+    app = kind >= 0
+    flags = xp.concatenate([observed[..., :5], app[..., None]], axis=-1)
+    one_hot = (kind[..., None] == xp.asarray(np.arange(len(ADJUSTMENT_KINDS)), dtype=kind.dtype)) & app[..., None]
+    as_float = functools.partial(xp.asarray, dtype=values.dtype)
+    return xp.asarray(xp.concatenate([
+        as_float(unit_params), as_float(date_features), scaled, as_float(flags), as_float(one_hot),
+        xp.ones_like(scaled[..., :1]),
+    ], axis=-1), dtype=np.float32)
 
 
 def encode_weeks(unit_params: np.ndarray, date_features: np.ndarray, feedback: WeekFeedback) -> np.ndarray:
@@ -103,47 +146,38 @@ def encode_weeks(unit_params: np.ndarray, date_features: np.ndarray, feedback: W
         feedback: what the families reported after those weeks.
     """
     n = len(feedback)
-    values = np.column_stack([
-        _on_unit(feedback.stars), _on_unit(feedback.likert_satisfaction), _on_unit(feedback.likert_engagement),
-        _on_unit(feedback.likert_effectiveness), feedback.sentiment, feedback.completion_rate, feedback.adherence,
-        np.minimum(feedback.n_adjustments, ADJUSTMENT_CAP) / ADJUSTMENT_CAP,
-    ])
-    app = feedback.app_used
-    flags = np.column_stack([~np.isnan(values[:, :5]), app])
-    kinds = np.zeros((n, len(ADJUSTMENT_KINDS)))
-    kinds[np.flatnonzero(app), feedback.adjustment_kind[app]] = 1.0
-    return np.concatenate([
-        np.asarray(unit_params, dtype=np.float64).reshape(n, N_PARAMS), np.asarray(date_features).reshape(n, -1),
-        np.nan_to_num(values, nan=0.0), flags, kinds, np.ones((n, 1)),
-    ], axis=1).astype(np.float32)
+    return encode_tokens(np.asarray(unit_params, dtype=np.float64).reshape(n, N_PARAMS),
+                         np.asarray(date_features, dtype=np.float64).reshape(n, -1), feedback_inputs(feedback),
+                         feedback.adjustment_kind)
 
 
-def summarize_history(tokens: np.ndarray, capacity: int | None = None) -> np.ndarray:
+def summarize_history(tokens, capacity: int | None = None, xp=np):
     """The running summary ``float32 [n, SUMMARY_DIM]`` (``SUMMARY_FEATURES``) of token histories.
 
     Args:
         tokens: ``[n, T, TOKEN_DIM]`` each family's lived weeks, padding rows all zeros.
         capacity: weeks that ``weeks_lived`` is a share of; default ``T``.
+        xp: NumPy, or ``tf_namespace.tf_namespace()`` inside an exported graph.
     """
-    tokens = np.asarray(tokens, dtype=np.float64)
-    lived = tokens[:, :, LIVED_INDEX].sum(axis=1)
-    flags = tokens[:, :, FLAG_SLICE]
-    flag_counts = flags.sum(axis=1)
-    value_sums = tokens[:, :, VALUE_SLICE].sum(axis=1)
-    value_counts = flag_counts[:, _VALUE_FLAG]
-    kind_counts = tokens[:, :, KIND_SLICE].sum(axis=1)
+    tokens = xp.asarray(tokens, dtype=np.float64 if xp is np else np.float32)
+    lived = xp.sum(tokens[:, :, LIVED_INDEX], axis=1)
+    flag_counts = xp.sum(tokens[:, :, FLAG_SLICE], axis=1)
+    value_sums = xp.sum(tokens[:, :, VALUE_SLICE], axis=1)
+    value_counts = xp.concatenate([flag_counts[:, i:i + 1] for i in _VALUE_FLAG], axis=1)
+    kind_counts = xp.sum(tokens[:, :, KIND_SLICE], axis=1)
     app_weeks = flag_counts[:, -1:]
     capacity = tokens.shape[1] if capacity is None else capacity
-    return np.concatenate([
-        (lived / max(capacity, 1))[:, None],
-        value_sums / np.maximum(value_counts, 1.0),
-        flag_counts / np.maximum(lived, 1.0)[:, None],
-        kind_counts / np.maximum(app_weeks, 1.0),
-    ], axis=1).astype(np.float32)
+    return xp.asarray(xp.concatenate([
+        (lived / max(int(capacity), 1))[:, None],
+        value_sums / xp.maximum(value_counts, 1.0),
+        flag_counts / xp.maximum(lived, 1.0)[:, None],
+        kind_counts / xp.maximum(app_weeks, 1.0),
+    ], axis=1), dtype=np.float32)
 
 
 __all__ = [
-    "ADJUSTMENT_CAP", "DATE_SLICE", "FEEDBACK_VALUES", "FLAG_SLICE", "KIND_SLICE", "LIVED_INDEX", "OBSERVED_FLAGS",
-    "PARAM_SLICE", "SUMMARY_DIM", "SUMMARY_FEATURES", "TOKEN_DIM", "TOKEN_FEATURES", "TOKEN_HIGH", "TOKEN_INDEX",
-    "TOKEN_LOW", "VALUE_SLICE", "encode_weeks", "summarize_history",
+    "ADJUSTMENT_CAP", "DATE_SLICE", "FEEDBACK_INPUTS", "FEEDBACK_VALUES", "FLAG_SLICE", "KIND_SLICE", "LIVED_INDEX",
+    "OBSERVED_FLAGS", "PARAM_SLICE", "SUMMARY_DIM", "SUMMARY_FEATURES", "TOKEN_DIM", "TOKEN_FEATURES", "TOKEN_HIGH",
+    "TOKEN_INDEX", "TOKEN_LOW", "VALUE_SLICE", "encode_tokens", "encode_weeks", "feedback_inputs",
+    "summarize_history",
 ]

@@ -31,6 +31,8 @@ def tf_namespace() -> SimpleNamespace:
         reshape=tf.reshape,
         sum=lambda x, axis=None: tf.reduce_sum(x, axis=axis),
         maximum=tf.maximum,
+        minimum=tf.minimum,
+        isnan=tf.math.is_nan,
         log=tf.math.log,
         concatenate=lambda xs, axis=0: tf.concat(xs, axis=axis),
         stack=lambda xs, axis=0: tf.stack(xs, axis=axis),
