@@ -20,6 +20,10 @@ Baselines that use the same feedback as any learned policy:
   candidate set around the expert's proposal, driven by the observed stars and Likert
   satisfaction, choosing by GP-UCB or Thompson sampling (the seed plan's "exploration
   strategies"); priors documented on the class.
+
+A trained adaptive policy is evaluated as its exported weekly generator
+(``WeeklyGeneratorPolicy``: the SavedModel the backend loads, fed each week the weeks lived so
+far), by the same harness.
 """
 from __future__ import annotations
 
@@ -424,6 +428,41 @@ class FamilyBayesOpt:
         self._ratings.append(explicit_rating(feedback))
 
 
+class WeeklyGeneratorPolicy:
+    """An exported weekly generator (``brightpath.inference.WeeklyGeneratorModel``) as a ``WeeklyPolicy``.
+
+    Before each week it is given the questionnaire, the weeks lived so far (parameters as served,
+    the feedback as the family gave it, the dates) and the coming week's date, exactly as the
+    backend would call it; no state of its own beyond that history.
+
+    Args:
+        model: the loaded weekly generator; episodes may last at most ``model.weeks`` weeks.
+        name: row label.
+    """
+
+    def __init__(self, model, name: str = "weekly-generator") -> None:
+        self.model, self.name = model, name
+
+    def start(self, answers: np.ndarray, child_age: np.ndarray, rng: np.random.Generator) -> None:
+        from brightpath.inference import WeeklyHistory
+
+        self._answers, self._child_age = answers, child_age
+        self._history = WeeklyHistory.empty(len(answers), self.model.weeks)
+
+    def act(self, week: int, context: WeekContext) -> np.ndarray:
+        from brightpath.temporal import week_features
+
+        if week >= self.model.weeks:
+            raise ValidationError("week", week, f"a week of an episode of at most {self.model.weeks} weeks")
+        self._now = week_features(context)
+        return self.model.predict_params(self._answers, self._child_age, self._history, self._now)
+
+    def observe(self, week: int, params: np.ndarray, feedback: WeekFeedback) -> None:
+        from brightpath.history import feedback_inputs
+
+        self._history.record(week, params, feedback_inputs(feedback), feedback.adjustment_kind, self._now)
+
+
 __all__ = [
     "ADJUSTMENT_STEPS",
     "COHORT_FIRST_ID",
@@ -431,6 +470,7 @@ __all__ = [
     "FamilyBayesOpt",
     "RepeatedGenerator",
     "WeeklyOracle",
+    "WeeklyGeneratorPolicy",
     "WeeklyPolicy",
     "WeeklyRun",
     "evaluate_weekly_policy",
