@@ -347,6 +347,37 @@ class PPOLearner:
         step = self.agent.policy.action(time_step, policy_state)
         return step.action, step.state
 
+    def episode_actor(self, steps: int) -> GreedyEpisodeActor:
+        """The greedy policy as an observation → action function over ``steps``-step episodes
+        (``GreedyEpisodeActor``), e.g. for ``envs.weeks_env.ObservationPolicy``."""
+        return GreedyEpisodeActor(self, steps)
+
+
+class GreedyEpisodeActor:
+    """``actor(observations [n, obs]) -> actions [n, action]`` (deterministic, clipped to [-1, 1]), called
+    once per step of ``steps``-step episodes, in order: a recurrent policy's state is carried from step
+    to step and started afresh at every episode's first step.
+
+    Args:
+        learner: the ``PPOLearner`` whose greedy policy acts.
+        steps: the episodes' length.
+    """
+
+    def __init__(self, learner: PPOLearner, steps: int) -> None:
+        self.learner, self.steps = learner, int(steps)
+        self._step, self._state = 0, None
+
+    def __call__(self, observations: np.ndarray) -> np.ndarray:
+        obs = tf.constant(np.asarray(observations, dtype=np.float32))
+        n = int(obs.shape[0])
+        if self._step == 0:
+            self._state = self.learner.agent.policy.get_initial_state(n)
+        step_type = tf.fill([n], ts.StepType.FIRST if self._step == 0 else ts.StepType.MID)
+        time_step = ts.TimeStep(step_type, tf.zeros([n], tf.float32), tf.ones([n], tf.float32), obs)
+        action, self._state = self.learner._greedy_step(time_step, self._state)
+        self._step = (self._step + 1) % self.steps
+        return np.clip(action.numpy(), -1.0, 1.0)
+
 
 def _join_infos(infos: list[Any], batch: int) -> dict[str, np.ndarray]:
     """The per-environment arrays (length ``batch``) of each step's ``info``, joined step after step."""
@@ -357,5 +388,6 @@ def _join_infos(infos: list[Any], batch: int) -> dict[str, np.ndarray]:
 
 
 __all__ = [
-    "Advantages", "Collected", "PPOConfig", "PPOLearner", "ReferenceKLConfig", "learning_rate_schedule", "make_agent",
+    "Advantages", "Collected", "GreedyEpisodeActor", "PPOConfig", "PPOLearner", "ReferenceKLConfig",
+    "learning_rate_schedule", "make_agent",
 ]

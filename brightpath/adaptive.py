@@ -438,10 +438,13 @@ class WeeklyGeneratorPolicy:
     Args:
         model: the loaded weekly generator; episodes may last at most ``model.weeks`` weeks.
         name: row label.
+        use_feedback: False hides the families' feedback from it (every week reads as unanswered,
+            the app unused): an ablation that measures what the feedback is worth to it, apart from
+            the dates and what it served.
     """
 
-    def __init__(self, model, name: str = "weekly-generator") -> None:
-        self.model, self.name = model, name
+    def __init__(self, model, name: str = "weekly-generator", *, use_feedback: bool = True) -> None:
+        self.model, self.name, self.use_feedback = model, name, use_feedback
 
     def start(self, answers: np.ndarray, child_age: np.ndarray, rng: np.random.Generator) -> None:
         from brightpath.inference import WeeklyHistory
@@ -460,11 +463,50 @@ class WeeklyGeneratorPolicy:
     def observe(self, week: int, params: np.ndarray, feedback: WeekFeedback) -> None:
         from brightpath.history import feedback_inputs
 
-        self._history.record(week, params, feedback_inputs(feedback), feedback.adjustment_kind, self._now)
+        if self.use_feedback:
+            values, kinds = feedback_inputs(feedback), feedback.adjustment_kind
+        else:
+            values, kinds = np.full((len(params), 8), np.nan), np.full(len(params), -1)
+        self._history.record(week, params, values, kinds, self._now)
+
+
+@dataclass(frozen=True)
+class Adaptations:
+    """How a policy changed the schedule in the week after each kind of adjustment (``adaptations``).
+
+    Attributes:
+        kinds: the adjustment kinds (``feedback.ADJUSTMENT_KINDS``).
+        counts: int64 ``[n_kinds]`` family-weeks followed by another week in which the family reported
+            that kind as its main adjustment.
+        changes: float64 ``[n_kinds, N_PARAMS]`` the mean change of each parameter (parameter units,
+            ``schedule.PARAM_NAMES``) from that week to the next; NaN for a kind never reported.
+        no_report: float64 ``[N_PARAMS]`` the same after weeks without a recorded adjustment (app
+            unused): the policy's drift without that signal.
+    """
+
+    kinds: tuple[str, ...]
+    counts: np.ndarray
+    changes: np.ndarray
+    no_report: np.ndarray
+
+
+def adaptations(run: WeeklyRun) -> Adaptations:
+    """What a policy did with each adjustment the families reported: the mean change of each parameter
+    from the week of the report to the next week, per adjustment kind (``Adaptations``)."""
+    weeks = run.params.shape[1]
+    kinds = np.concatenate([run.feedback[w].adjustment_kind for w in range(weeks - 1)])
+    change = np.concatenate([run.params[:, w + 1] - run.params[:, w] for w in range(weeks - 1)])
+    counts = np.array([(kinds == k).sum() for k in range(len(ADJUSTMENT_KINDS))], dtype=np.int64)
+    with np.errstate(invalid="ignore"):
+        changes = np.array([change[kinds == k].mean(axis=0) if counts[k] else np.full(N_PARAMS, np.nan)
+                            for k in range(len(ADJUSTMENT_KINDS))])
+        no_report = change[kinds < 0].mean(axis=0) if (kinds < 0).any() else np.full(N_PARAMS, np.nan)
+    return Adaptations(ADJUSTMENT_KINDS, counts, changes, no_report)
 
 
 __all__ = [
     "ADJUSTMENT_STEPS",
+    "Adaptations",
     "COHORT_FIRST_ID",
     "AdjustmentFollower",
     "FamilyBayesOpt",
@@ -473,6 +515,7 @@ __all__ = [
     "WeeklyGeneratorPolicy",
     "WeeklyPolicy",
     "WeeklyRun",
+    "adaptations",
     "evaluate_weekly_policy",
     "evaluation_cohort",
     "explicit_rating",

@@ -21,6 +21,10 @@ held-out families and oracle; and how a run's models are written (the same metad
                        ``seed``, ``created_at``
 =====================  ======================================================================
 
+``weekly_reward_model`` is ``reward_model``'s counterpart for the multi-week task (``+exp=weeks``):
+the history-aware ``WeeklyRewardScorer`` from ``weeks.reward_model_uri``, else the registry's
+``weekly_reward``, else one trained now (``+exp=weekly_reward`` as a child run).
+
 Every component that draws randomness seeds its own stream from the run's seed (data
 generation, reward-model training, the networks, the environment, the oracle's search);
 nothing here re-seeds a global generator.
@@ -245,6 +249,38 @@ def train_reward_model(config: RunConfig, tracker: Tracker) -> Path:
     with tracking.start_run(child, parent_run_id=tracker.run_id) as child_tracker:
         tasks.load("reward").run(child, child_tracker)
     return registry.resolve(Path(config.paths.model_dir), REWARD_MODEL)[1]
+
+
+def weekly_reward_model(config: RunConfig, tracker: Tracker):
+    """The history-aware reward model of a ``+exp=weeks`` run, as a ``WeeklyRewardScorer`` (the weeks
+    environment's ``WeekScorer``): ``weeks.reward_model_uri`` (a directory, ``runs:/...`` or
+    ``models:/...``), else the registry's champion ``<paths.model_dir>/weekly_reward``, else one trained
+    now: the ``weekly_reward`` experiment as a child run of the caller's run, published and promoted.
+
+    Raises:
+        brightpath.errors.ModelLoadError: ``weeks.reward_model_uri`` names no usable weekly reward model.
+    """
+    from brightpath import registry
+    from brightpath.errors import ModelLoadError
+    from brightpath.reward.weekly_scoring import MODEL_KIND, WeeklyRewardScorer
+    from experiments import tasks, tracking
+
+    uri = config.weeks.reward_model_uri
+    if uri is not None:
+        return WeeklyRewardScorer(_local_model(config, uri, prefer=("model",)))
+    model_dir = Path(config.paths.model_dir)
+    try:
+        version, path = registry.resolve(model_dir, MODEL_KIND)
+        scorer = WeeklyRewardScorer(path)
+        log.info("weekly reward model: %s (version %s)", path, version)
+        return scorer
+    except ModelLoadError as exc:
+        log.info("no usable weekly reward model (%s); training one now as a child run", exc)
+    child = dataclasses.replace(config, task="weekly_reward", run_name=f"weekly_reward-s{config.seed}", resume=False,
+                                optimize_metric=None, model=None, agent=None)
+    with tracking.start_run(child, parent_run_id=tracker.run_id) as child_tracker:
+        tasks.load("weekly_reward").run(child, child_tracker)
+    return WeeklyRewardScorer(registry.resolve(model_dir, MODEL_KIND)[1])
 
 
 class TimedScorer:

@@ -23,6 +23,9 @@ group             schema                                              registered
                   ``GradientBoostingConfig``, ``KerasMLPConfig``      ``gbr_schema``, ``mlp_schema``
 ``eval``          ``EvalConfig`` (with ``brightpath.oracle.OracleConfig``)  ``eval/eval_schema``
 ``results``       ``ResultsConfig``                                   ``results/results_schema``
+``weeks``         ``WeeksConfig`` (with ``WeeklyLogsConfig``,             ``weeks/weeks_schema``
+                  ``brightpath.reward.weekly_model.WeeklyRewardConfig``,
+                  ``brightpath.oracle.OracleConfig``)
 ``logger``        untyped (``configs/logger/mlflow.yaml``)
 ================  ==================================================  ==========================
 
@@ -46,8 +49,10 @@ from brightpath.oracle import OracleConfig
 from brightpath.regressors import REGRESSOR_CONFIGS
 from brightpath.reproducibility import MAX_SEED
 from brightpath.reward.models import AttentionConfig, GBRConfig, MLPConfig
+from brightpath.reward.weekly_model import WeeklyRewardConfig
 from brightpath.stats import N_BOOTSTRAP
 from envs.schedule_env import DEFAULT_REWARD_WEIGHTS, HEADS, REWARD_SOURCES
+from envs.weeks_env import ACTION_MODES
 
 FAMILY_SOURCES: tuple[str, ...] = ("population", "train")
 """``env.families``: fresh simulated families each step, or the dataset's train split."""
@@ -214,6 +219,91 @@ class ResultsConfig:
         _check_evaluation(self, "results.")
 
 
+@dataclass
+class WeeklyLogsConfig:
+    """The simulated multi-week logs the history-aware reward model learns from (``brightpath.reward.weekly_data``).
+
+    Attributes:
+        n_families: simulated families (≥ 3), each logged over ``weeks.weeks`` school weeks under the
+            product-like logging policy; 4,000 × 8 weeks = 32,000 logged weeks, as many as the one-shot
+            dataset's 4,000 × 6 schedules plus the weeks that carry history.
+        val_fraction, test_fraction: shares of the families held out for early stopping and for the
+            evaluation (Spearman with the hidden truth), each in [0, 1), together below 1.
+        candidates_per_row: candidate weeks scored per (family, week) of the test logs' off-distribution
+            set (``candidate_set``; ≥ 3, so rankings within a family can be measured).
+        candidate_rows_per_week: test families per week that get candidates (≥ 1).
+    """
+
+    n_families: int = 4000
+    val_fraction: float = 0.125
+    test_fraction: float = 0.125
+    candidates_per_row: int = 8
+    candidate_rows_per_week: int = 100
+
+    def __post_init__(self) -> None:
+        _require(self, "weeks.logs.n_families", self.n_families >= 3, "an integer ≥ 3")
+        _require(self, "weeks.logs.val_fraction", 0 <= self.val_fraction < 1, "a share in [0, 1)")
+        _require(self, "weeks.logs.test_fraction", 0 <= self.test_fraction < 1, "a share in [0, 1)")
+        _require(self, "weeks.logs.test_fraction", self.val_fraction + self.test_fraction < 1,
+                 f"a share below 1 - val_fraction = {1 - self.val_fraction:g}")
+        _require(self, "weeks.logs.candidates_per_row", self.candidates_per_row >= 3, "an integer ≥ 3")
+        _require(self, "weeks.logs.candidate_rows_per_week", self.candidate_rows_per_week >= 1, "an integer ≥ 1")
+
+
+@dataclass
+class WeeksConfig:
+    """The multi-week task (``+exp=weeks``): ``BrightPath/ScheduleWeeks-v0``, its reward model, the evaluation.
+
+    Attributes:
+        weeks: episode length W in school weeks (2–36); the policy and its exported generator plan up to W
+            weeks, reading at most W − 1 lived ones. 8: two months, the issue's weeks 1–8.
+        action_mode: ``absolute`` (each week's parameters) or ``adjust`` (changes to last week's);
+            ``envs.weeks_env.ScheduleWeeksEnv`` documents why absolute is the default (measured).
+        school_year: episodes start in the school year from August of this year (1900–2999).
+        num_envs: families per PPO batch, stepped together with one reward-model call per step (≥ 1,
+            a multiple of ``agent.minibatch_size``): each iteration collects ``num_envs × weeks`` decisions.
+        reward_source: ``model`` (the history-aware reward model: what a deployed system has) or
+            ``oracle`` (the hidden truth; an ablation, the reference of what the same PPO budget reaches).
+        reward_model_uri: the weekly reward model: a directory, ``runs:/...`` or ``models:/...``; None:
+            the registry's champion ``<paths.model_dir>/weekly_reward``, trained now (a child run,
+            ``+exp=weekly_reward``) when there is none.
+        logs: the reward model's training logs (``WeeklyLogsConfig``).
+        reward_model: the reward model's size and training (``WeeklyRewardConfig``).
+        eval_families: held-out families of the evaluation cohort (``adaptive.evaluation_cohort``, ≥ 2).
+        eval_seed: the cohort's seed (families, start weeks, the world's feedback noise, the oracle's
+            search); fixed, so every run and every policy meet the same families and the same ceiling.
+        one_shot_generator: the one-shot PPO generator repeated every week (a baseline): a generator
+            spec of ``experiments.artifacts.generator`` (``ppo`` = the registry's champion); None or a
+            missing model leaves the row out (logged).
+        examples: families shown in the report's examples of adaptation, per adjustment kind (≥ 0).
+        oracle: the per-week oracle's search budget (``brightpath.oracle.OracleConfig``).
+    """
+
+    weeks: int = 8
+    action_mode: str = "absolute"
+    school_year: int = 2025
+    num_envs: int = 256
+    reward_source: str = "model"
+    reward_model_uri: str | None = None
+    logs: WeeklyLogsConfig = field(default_factory=WeeklyLogsConfig)
+    reward_model: WeeklyRewardConfig = field(default_factory=WeeklyRewardConfig)
+    eval_families: int = 1000
+    eval_seed: int = 0
+    one_shot_generator: str | None = "ppo"
+    examples: int = 2
+    oracle: OracleConfig = field(default_factory=OracleConfig)
+
+    def __post_init__(self) -> None:
+        _require(self, "weeks.weeks", 2 <= self.weeks <= 36, "an integer number of school weeks in 2-36")
+        _require(self, "weeks.action_mode", self.action_mode in ACTION_MODES, f"one of {', '.join(ACTION_MODES)}")
+        _require(self, "weeks.school_year", 1900 <= self.school_year <= 2999, "a calendar year 1900-2999")
+        _require(self, "weeks.num_envs", self.num_envs >= 1, "an integer ≥ 1")
+        _require(self, "weeks.reward_source", self.reward_source in REWARD_SOURCES,
+                 f"one of {', '.join(REWARD_SOURCES)}")
+        _require(self, "weeks.eval_families", self.eval_families >= 2, "an integer ≥ 2")
+        _require(self, "weeks.examples", self.examples >= 0, "an integer ≥ 0")
+
+
 GROUP_SCHEMAS: dict[str, tuple[type, ...]] = {
     "data": (DatasetConfig,),
     "env": (EnvConfig,),
@@ -223,6 +313,7 @@ GROUP_SCHEMAS: dict[str, tuple[type, ...]] = {
     "imitation": tuple(REGRESSOR_CONFIGS.values()),
     "eval": (EvalConfig,),
     "results": (ResultsConfig,),
+    "weeks": (WeeksConfig,),
 }
 """Config group → the schemas of its options."""
 
@@ -243,7 +334,7 @@ class RunConfig:
         optimize_metric: name of a returned final metric the entry point hands to a Hydra
             sweeper (e.g. Optuna) as its objective; None returns nothing.
         paths, logger: where files go; how runs are recorded (``configs/logger/``).
-        data, env, model, agent, reward_model, imitation, eval, results: the config groups
+        data, env, model, agent, reward_model, imitation, eval, results, weeks: the config groups
             each typed by its options' schemas (``GROUP_SCHEMAS``); None when the
             experiment does not select one. (Composed, an unselected group is an empty mapping,
             so overriding a key in it fails with Hydra's "Could not override" message.)
@@ -264,6 +355,7 @@ class RunConfig:
     imitation: Any = field(default_factory=dict)
     eval: Any = field(default_factory=dict)
     results: Any = field(default_factory=dict)
+    weeks: Any = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_seed(self)
@@ -367,6 +459,7 @@ def register(store: ConfigStore | None = None) -> None:
         store.store(group="imitation", name=f"{name}_schema", node=schema)
     store.store(group="eval", name="eval_schema", node=EvalConfig)
     store.store(group="results", name="results_schema", node=ResultsConfig)
+    store.store(group="weeks", name="weeks_schema", node=WeeksConfig)
 
 
 register()
