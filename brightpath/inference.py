@@ -151,10 +151,10 @@ def generate_schedule(
     """
     if history:
         weeks = parse_history(history)
-        weekly = _weekly_generator_for(model_dir)
+        weekly = weekly_generator_for(model_dir)
         if weekly is not None:
-            family = parse_user_data(user_data, reference_date=reference_date)
-            return weekly.predict(family, weeks, week_start=week_start, today=reference_date)
+            return HistoryPlanner(weekly, weeks, week_start=week_start).predict(user_data,
+                                                                               reference_date=reference_date)
     directory = _promoted(GENERATOR_SUBDIR) if model_dir is None else Path(model_dir)
     stamp = 0 if directory is None else _stamp(directory) or _stamp(directory / GENERATOR_SUBDIR)
     return _generator(directory, stamp).predict(user_data, reference_date=reference_date)
@@ -212,10 +212,13 @@ def parse_history(history: Any) -> list[LivedWeek]:
         kind = -1
         if raw is not None:
             try:
-                columns = parse_feedback(raw)
-                signals = feedback_signals(columns)
+                columns = parse_feedback(raw)  # its errors name feedback.<key>
             except ValidationError as exc:
                 raise ValidationError(f"{where}.{exc.field}", exc.value, exc.expected) from None
+            try:
+                signals = feedback_signals(columns)  # its errors name the key alone
+            except ValidationError as exc:
+                raise ValidationError(f"{where}.feedback.{exc.field}", exc.value, exc.expected) from None
             count = columns["n_adjustments"][0]
             values = np.array([_number(columns[name][0]) for name in (
                 "stars", "likert_satisfaction", "likert_engagement", "likert_effectiveness")]
@@ -384,14 +387,34 @@ class WeeklyGeneratorModel:
         return schedule
 
 
+class HistoryPlanner:
+    """A family's next week from its lived weeks, with the ``predict(user_data, *, reference_date=None)`` of
+    ``ScheduleGeneratorModel`` (what ``brightpath.serve.serve_week`` calls).
+
+    Args:
+        model: the weekly generator.
+        weeks: the family's lived weeks (``parse_history``).
+        week_start: the week to plan (``WeeklyGeneratorModel.predict``).
+    """
+
+    def __init__(self, model: WeeklyGeneratorModel, weeks: Sequence[LivedWeek], *, week_start=None) -> None:
+        self.model, self.weeks, self.week_start = model, list(weeks), week_start
+
+    def predict(self, user_data: Mapping[str, Any], *, reference_date: datetime.date | None = None) -> dict:
+        family = parse_user_data(user_data, reference_date=reference_date)
+        return self.model.predict(family, self.weeks, week_start=self.week_start, today=reference_date)
+
+
 @functools.lru_cache(maxsize=8)
 def _weekly_generator(directory: Path, stamp: int) -> WeeklyGeneratorModel:
     return WeeklyGeneratorModel(directory)
 
 
-def _weekly_generator_for(model_dir: str | Path | None) -> WeeklyGeneratorModel | None:
-    """The weekly generator of ``model_dir`` (a root holding ``weekly_generator/``, or the directory), or the
-    promoted one; None when there is none, with a warning when one is there but unusable."""
+def weekly_generator_for(model_dir: str | Path | None = None) -> WeeklyGeneratorModel | None:
+    """The weekly generator of ``model_dir`` (a model root holding ``weekly_generator/`` — the registry's
+    promoted version — or the directory itself), or the promoted one of the default model directory;
+    None when there is none, with a logged warning when one is there but unusable. Loaded once per
+    directory and metadata time (a newly promoted version is picked up)."""
     if model_dir is None:
         directory = _promoted(WEEKLY_GENERATOR_SUBDIR)
     elif (Path(model_dir) / WEEKLY_GENERATOR_SUBDIR).exists():

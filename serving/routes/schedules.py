@@ -9,6 +9,7 @@ store row and its audit row; the continuous loop serves through it too), scores 
 
 from __future__ import annotations
 
+import datetime
 import logging
 import time
 from typing import Any
@@ -16,9 +17,18 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from brightpath import registry
 from brightpath.errors import ValidationError
-from brightpath.inference import evaluate_schedule
+from brightpath.feedback import FEEDBACK_COLUMNS
+from brightpath.inference import (
+    WEEKLY_GENERATOR_SUBDIR,
+    HistoryPlanner,
+    evaluate_schedule,
+    parse_history,
+    weekly_generator_for,
+)
 from brightpath.questionnaire import ITEM_KEYS, parse_user_data
+from brightpath.schedule import PARAM_NAMES
 from brightpath.serve import family_hash, serve_week
 from brightpath.store import UnknownScheduleError
 from brightpath.suggestions import suggest_improvements
@@ -52,16 +62,26 @@ def _elapsed_ms(request: Request) -> float:
 def generate_schedule(
     body: GenerateScheduleRequest, request: Request, store: StoreDep, models: ModelsDep, metrics: MetricsDep
 ) -> JSONResponse:
-    """Write a week for a family (CONTRACTS §1 in, §2 out) with the served generator; store it and audit it."""
+    """Write a week for a family (CONTRACTS §1 in, §2 out) with the served generator; store it and audit it.
+
+    A family with a ``child_id`` whose earlier weeks are in the store (served schedules and their feedback)
+    gets its next week from the weekly generator (the registry's promoted ``weekly_generator``,
+    ``brightpath.inference.HistoryPlanner``) when there is one; otherwise as without history."""
     served = models.generator
+    generator, generator_version = served.generator, served.version
+    weeks = _lived_weeks(store, body.child_id, body.week_start) if body.child_id is not None else []
+    weekly = weekly_generator_for(models.model_dir) if weeks else None
+    if weekly is not None:
+        generator = HistoryPlanner(weekly, parse_history(weeks), week_start=body.week_start)
+        generator_version = registry.resolve(models.model_dir, WEEKLY_GENERATOR_SUBDIR)[0]
     state = request.scope["state"]
     week = serve_week(
-        served.generator,
+        generator,
         body.user_data(),
         reference_date=body.reference_date,
         family_key=body.child_id,
         week_start=body.week_start,
-        generator_version=served.version,
+        generator_version=generator_version,
         request_id=state["request_id"],
     )
     schedule, record, meta = week.schedule, week.record, week.schedule["meta"]
@@ -81,10 +101,31 @@ def generate_schedule(
             "schedule_data": schedule,
             "model_version": meta["model_version"],
             "source": meta["source"],
-            "generator_version": served.version,
+            "generator_version": generator_version,
         },
         status_code=201,
     )
+
+
+def _lived_weeks(store: Any, family_key: Any, week_start: datetime.date | None) -> list[dict[str, Any]]:
+    """The family's weeks served before ``week_start`` (all when None), each with its feedback (None when
+    unrated), as ``brightpath.inference.parse_history`` reads them; a week stored without ``week_start`` is
+    dated by when it was served."""
+    weeks = []
+    for row in store.family_history(str(family_key)).to_dict("records"):
+        when = row["week_start"] if _present(row["week_start"]) else row["created_at"].date()
+        if week_start is not None and when >= week_start:
+            continue
+        feedback = None
+        if _present(row["feedback_id"]):
+            feedback = {name: row[name] for name in FEEDBACK_COLUMNS if _present(row[name])}
+        weeks.append({"week_start": when, "params": {name: row[name] for name in PARAM_NAMES}, "feedback": feedback})
+    return weeks
+
+
+def _present(value: Any) -> bool:
+    """Not None and not NaN/NaT (the store's frames mark what is missing either way)."""
+    return value is not None and value == value
 
 
 @router.post(
