@@ -21,14 +21,19 @@ TensorFlow runs with its global seed set and op determinism on.
 from __future__ import annotations
 
 import copy
+import dataclasses
+import json
 import logging
 import math
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from brightpath.errors import ValidationError
 from brightpath.reward.inputs import Preprocessing, RewardData, RewardInputs
 from brightpath.reward.models import (
     AttentionConfig,
@@ -149,7 +154,13 @@ def fit_with_early_stopping(
 
 
 def train_reward_model(
-    config: ModelConfig, train: RewardData, val: RewardData, *, seed: int, on_epoch: EpochCallback | None = None
+    config: ModelConfig,
+    train: RewardData,
+    val: RewardData,
+    *,
+    seed: int,
+    on_epoch: EpochCallback | None = None,
+    warm_start: AttentionWeights | None = None,
 ) -> TrainedRewardModel:
     """Fit the model that ``config`` describes on ``train``, stopping early on ``val``.
 
@@ -158,10 +169,24 @@ def train_reward_model(
         train, val: the training and validation splits (families do not overlap).
         seed: every random draw of the fit derives from it.
         on_epoch: per-epoch hook (``EpochCallback``).
+        warm_start: attention only: start from these weights (and keep their normalisation,
+            which the weights were learned against) instead of a fresh initialisation; the
+            continual-learning refresh of ``experiments.loop`` uses it. Its ``model_config``
+            must equal ``config``'s architecture.
+
+    Raises:
+        ValidationError: ``warm_start`` with a model other than attention, or with another architecture.
     """
-    preprocessing = Preprocessing.fit(train.inputs)
+    if warm_start is not None:
+        if not isinstance(config, AttentionConfig):
+            raise ValidationError("warm_start", config.name, "an attention reward model (only its weights warm-start)")
+        if _architecture(warm_start.config) != _architecture(config):
+            raise ValidationError("warm_start.config", _architecture(warm_start.config),
+                                  f"the architecture being trained, {_architecture(config)}")
+    preprocessing = warm_start.preprocessing if warm_start is not None else Preprocessing.fit(train.inputs)
     if isinstance(config, AttentionConfig):
-        model, history = _train_attention(config, preprocessing, train, val, seed, on_epoch)
+        model, history = _train_attention(config, preprocessing, train, val, seed, on_epoch,
+                                          None if warm_start is None else warm_start.weights)
         return TrainedRewardModel("attention", model, config, preprocessing, history)
     if isinstance(config, GBRConfig):
         model, history = _train_gbr(config, preprocessing, train, val, seed, on_epoch)
@@ -185,7 +210,57 @@ def bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Genera
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def _train_attention(config: AttentionConfig, preprocessing, train, val, seed, on_epoch):
+@dataclass(frozen=True)
+class AttentionWeights:
+    """What warm-starts an attention reward model: its weights, normalisation and config.
+
+    Attributes:
+        weights: ``model.get_weights()`` of a model built by ``build_attention_model(config, preprocessing)``.
+        preprocessing: the normalisation those weights were learned with.
+        config: the model's config (its architecture must match the model trained from it).
+    """
+
+    weights: list[np.ndarray]
+    preprocessing: Preprocessing
+    config: AttentionConfig
+
+    @classmethod
+    def of(cls, trained: TrainedRewardModel) -> AttentionWeights:
+        """The weights of a trained attention model."""
+        return cls([np.asarray(w) for w in trained.model.get_weights()], trained.preprocessing, trained.config)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write to ``path`` (``.npz``: the weight arrays in order, the normalisation and config as JSON)."""
+        path = Path(path)
+        meta = json.dumps({"preprocessing": self.preprocessing.to_dict(), "config": dataclasses.asdict(self.config)})
+        np.savez(path, meta=np.array(meta), **{f"w{i:04d}": w for i, w in enumerate(self.weights)})
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> AttentionWeights:
+        """Read what ``save`` wrote.
+
+        Raises:
+            ModelLoadError: the file is missing or not such an archive (naming it).
+        """
+        from brightpath.errors import ModelLoadError
+
+        try:
+            with np.load(Path(path)) as archive:
+                meta = json.loads(str(archive["meta"]))
+                weights = [archive[key] for key in sorted(k for k in archive.files if k.startswith("w"))]
+            config = AttentionConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in meta["config"].items()})
+            return cls(weights, Preprocessing.from_dict(meta["preprocessing"]), config)
+        except (OSError, KeyError, ValueError, TypeError) as exc:
+            raise ModelLoadError(Path(path), f"not attention reward-model weights ({exc})") from exc
+
+
+def _architecture(config: AttentionConfig) -> dict[str, Any]:
+    """The fields of an ``AttentionConfig`` that shape its weights."""
+    return {k: getattr(config, k) for k in ("d_model", "num_heads", "num_layers", "ff_dim", "head_units")}
+
+
+def _train_attention(config: AttentionConfig, preprocessing, train, val, seed, on_epoch, initial_weights=None):
     import tensorflow as tf
 
     from brightpath.reproducibility import seed_everything
@@ -222,6 +297,8 @@ def _train_attention(config: AttentionConfig, preprocessing, train, val, seed, o
         return total / max(mass, 1e-12)
 
     model(train.inputs.take(np.arange(min(2, len(train)))).as_dict())  # create the weights before snapshots
+    if initial_weights is not None:
+        model.set_weights(initial_weights)
     history = fit_with_early_stopping(
         run_epoch, lambda: weighted_mse(predict_attention(model, val.inputs), val.targets),
         model.get_weights, model.set_weights, max_epochs=config.max_epochs, patience=config.patience,
@@ -283,6 +360,6 @@ def _train_mlp(config: MLPConfig, preprocessing, train, val, seed, on_epoch):
 
 
 __all__ = [
-    "EpochCallback", "History", "TrainedRewardModel", "bucketed_batches", "fit_with_early_stopping",
+    "AttentionWeights", "EpochCallback", "History", "TrainedRewardModel", "bucketed_batches", "fit_with_early_stopping",
     "train_reward_model", "weighted_mse",
 ]
