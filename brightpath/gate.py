@@ -59,7 +59,7 @@ CHECKS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: Hydra composes ``loop.gate`` onto it, and OmegaConf makes frozen nodes read-only
 class GateConfig:
     """The gate's thresholds (module docstring); a Hydra ``loop.gate`` node maps onto it.
 
