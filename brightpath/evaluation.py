@@ -81,6 +81,21 @@ class Evaluation:
         return 1000.0 * self.seconds / max(len(self.family_id), 1)
 
 
+def coverage_problems(summaries: np.ndarray, min_coverage: float = MIN_COVERAGE) -> np.ndarray:
+    """Why each built week fails the coverage checks: ``"missing_subject"`` (a subject of the grade gets
+    no time), ``"low_coverage"`` (requirement-weighted coverage below ``min_coverage``), or None.
+
+    Args:
+        summaries: ``[n, N_SUMMARY]`` ``schedule.SUMMARY_FEATURES`` of the weeks (``summarize_many``).
+    """
+    shares = summaries[:, [j for j, f in enumerate(SUMMARY_FEATURES) if f.startswith("share_")]]
+    coverage = summaries[:, SUMMARY_FEATURES.index("coverage")]
+    reason = np.full(len(summaries), None, dtype=object)
+    reason[(shares <= 0).any(axis=1)] = "missing_subject"
+    reason[(coverage < min_coverage) & (shares > 0).all(axis=1)] = "low_coverage"
+    return reason
+
+
 def evaluate_generator(
     generator: Generator,
     families: Families,
@@ -131,10 +146,7 @@ def evaluate_generator(
         sub = families.take(built)
         built_layouts = [layouts[int(i)] for i in built]
         summaries = summarize_many(built_layouts, sub.grade_band)
-        shares = summaries[:, [j for j, f in enumerate(SUMMARY_FEATURES) if f.startswith("share_")]]
-        coverage = summaries[:, SUMMARY_FEATURES.index("coverage")]
-        reason[built[(shares <= 0).any(axis=1)]] = "missing_subject"
-        reason[built[(coverage < min_coverage) & (shares > 0).all(axis=1)]] = "low_coverage"
+        reason[built] = coverage_problems(summaries, min_coverage)
         true[built] = true_scores(sub, summaries)["satisfaction"]
         if scorer is not None:
             scored = scorer.score_layouts(built_layouts, sub.answers, sub.child_age, sub.grade_band)
@@ -146,4 +158,4 @@ def evaluate_generator(
     )
 
 
-__all__ = ["INVALID_REASONS", "MIN_COVERAGE", "Evaluation", "Scorer", "evaluate_generator"]
+__all__ = ["INVALID_REASONS", "MIN_COVERAGE", "Evaluation", "Scorer", "coverage_problems", "evaluate_generator"]
