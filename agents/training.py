@@ -155,8 +155,12 @@ class ProgressBar:
     """A ``tqdm`` bar over the run's iterations with the latest return and true satisfaction.
 
     The postfix is set without forcing a redraw (``refresh=False``), so a non-interactive log
-    gets a line at tqdm's ``mininterval``, not one per iteration.
+    gets a line at tqdm's ``mininterval``, not one per iteration. Inside a training job of the
+    model service (``brightpath.store.report_progress``; a no-op elsewhere) the same progress goes
+    to the job's status, at most once per ``JOB_PROGRESS_STEP`` of the run.
     """
+
+    JOB_PROGRESS_STEP = 0.01
 
     def __init__(self, description: str, *, mininterval: float = 1.0, file: Any = None) -> None:
         """Args: ``description`` (the bar's label, e.g. the run name); ``mininterval``, seconds
@@ -165,6 +169,7 @@ class ProgressBar:
         self.mininterval = mininterval
         self.file = file
         self._bar = None
+        self._reported = -1.0
 
     def on_train_begin(self, start_iteration: int, num_iterations: int) -> None:
         from tqdm.auto import tqdm
@@ -178,6 +183,12 @@ class ProgressBar:
             postfix["true"] = f"{metrics['charts/true_satisfaction']:.3f}"
         self._bar.set_postfix(postfix, refresh=False)
         self._bar.update(1)
+        done = self._bar.n / max(self._bar.total or 1, 1)
+        if done - self._reported >= self.JOB_PROGRESS_STEP or done >= 1.0:
+            from brightpath.store import report_progress
+
+            report_progress(done, f"{self.description}: iteration {self._bar.n}/{self._bar.total}")
+            self._reported = done
 
     def on_train_end(self) -> None:
         self._bar.close()

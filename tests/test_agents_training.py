@@ -122,3 +122,31 @@ def test_the_progress_bar_does_not_redraw_on_every_iteration():
     drawn = stream.getvalue().count("\r")
     assert 1 <= drawn <= 3, drawn  # the first draw and the final one, not 200
     assert "ret=0.500, true=0.600" in stream.getvalue()
+
+
+def test_progress_bar_reports_to_a_service_training_job_at_most_once_per_percent(monkeypatch):
+    """Inside a job of the model service the bar's progress reaches the job's status (parsed by the
+    worker from stdout), about once per 1 % of the run and always at the end; outside a job, not at all."""
+    import io
+
+    import brightpath.store.jobs as jobs
+    from agents.training import ProgressBar
+    from brightpath.store import parse_progress
+
+    def run(iterations: int) -> list:
+        out = io.StringIO()
+        monkeypatch.setattr(jobs.sys, "stdout", out)
+        bar = ProgressBar("ppo-mlp-s0", file=io.StringIO())
+        bar.on_train_begin(0, iterations)
+        for i in range(iterations):
+            bar.on_iteration(i + 1, 0, {"charts/episodic_return": 0.5})
+        bar.on_train_end()
+        return [parse_progress(line) for line in out.getvalue().splitlines()]
+
+    monkeypatch.delenv(jobs.JOB_ID_ENV, raising=False)
+    assert run(50) == []
+    monkeypatch.setenv(jobs.JOB_ID_ENV, "job-1")
+    reports = run(400)
+    assert 95 <= len(reports) <= 101
+    assert [p for p, _ in reports] == sorted(p for p, _ in reports)
+    assert reports[-1] == (1.0, "ppo-mlp-s0: iteration 400/400")
