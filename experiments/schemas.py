@@ -23,6 +23,8 @@ group             schema                                              registered
                   ``GradientBoostingConfig``, ``KerasMLPConfig``      ``gbr_schema``, ``mlp_schema``
 ``eval``          ``EvalConfig`` (with ``brightpath.oracle.OracleConfig``)  ``eval/eval_schema``
 ``results``       ``ResultsConfig``                                   ``results/results_schema``
+``loop``          ``experiments.loop.config.LoopConfig`` (with           ``loop/loop_schema``
+                  ``brightpath.gate.GateConfig``, ``TriggerConfig``)
 ``weeks``         ``WeeksConfig`` (with ``WeeklyLogsConfig``,             ``weeks/weeks_schema``
                   ``brightpath.reward.weekly_model.WeeklyRewardConfig``,
                   ``brightpath.oracle.OracleConfig``)
@@ -53,6 +55,7 @@ from brightpath.reward.weekly_model import WeeklyRewardConfig
 from brightpath.stats import N_BOOTSTRAP
 from envs.schedule_env import DEFAULT_REWARD_WEIGHTS, HEADS, REWARD_SOURCES
 from envs.weeks_env import ACTION_MODES
+from experiments.loop.config import LoopConfig
 
 FAMILY_SOURCES: tuple[str, ...] = ("population", "train")
 """``env.families``: fresh simulated families each step, or the dataset's train split."""
@@ -313,6 +316,7 @@ GROUP_SCHEMAS: dict[str, tuple[type, ...]] = {
     "imitation": tuple(REGRESSOR_CONFIGS.values()),
     "eval": (EvalConfig,),
     "results": (ResultsConfig,),
+    "loop": (LoopConfig,),
     "weeks": (WeeksConfig,),
 }
 """Config group → the schemas of its options."""
@@ -334,7 +338,7 @@ class RunConfig:
         optimize_metric: name of a returned final metric the entry point hands to a Hydra
             sweeper (e.g. Optuna) as its objective; None returns nothing.
         paths, logger: where files go; how runs are recorded (``configs/logger/``).
-        data, env, model, agent, reward_model, imitation, eval, results, weeks: the config groups
+        data, env, model, agent, reward_model, imitation, eval, results, loop, weeks: the config groups
             each typed by its options' schemas (``GROUP_SCHEMAS``); None when the
             experiment does not select one. (Composed, an unselected group is an empty mapping,
             so overriding a key in it fails with Hydra's "Could not override" message.)
@@ -355,6 +359,7 @@ class RunConfig:
     imitation: Any = field(default_factory=dict)
     eval: Any = field(default_factory=dict)
     results: Any = field(default_factory=dict)
+    loop: Any = field(default_factory=dict)
     weeks: Any = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -459,6 +464,7 @@ def register(store: ConfigStore | None = None) -> None:
         store.store(group="imitation", name=f"{name}_schema", node=schema)
     store.store(group="eval", name="eval_schema", node=EvalConfig)
     store.store(group="results", name="results_schema", node=ResultsConfig)
+    store.store(group="loop", name="loop_schema", node=LoopConfig)
     store.store(group="weeks", name="weeks_schema", node=WeeksConfig)
 
 
