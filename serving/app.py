@@ -18,7 +18,7 @@ from serving.errors import RequestContextMiddleware, install_error_handlers
 from serving.metrics import Metrics
 from serving.model_manager import ModelManager
 from serving.queue import JobQueue, make_celery
-from serving.routes import health, jobs, schedules
+from serving.routes import dashboard, health, jobs, schedules
 from serving.settings import Settings
 
 log = logging.getLogger("serving")
@@ -107,4 +107,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(schedules.router)
     app.include_router(jobs.router)
     app.include_router(health.router)
+    app.include_router(dashboard.router)
     return app

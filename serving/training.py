@@ -104,6 +104,13 @@ TASKS: dict[str, dict[str, Override]] = {
         "env.num_envs": Override("int", 1, 4096, doc="parallel one-step episodes per iteration"),
         "eval.n_families": Override("int", 10, 100_000, doc="held-out families evaluated"),
     },
+    "loop": {
+        "seed": _SEED,
+        "run_name": Override("name", doc="the loop run to continue (default loop-s<seed>)"),
+        "resume": Override("choice", choices=("true", "false"), doc="continue the run's rounds"),
+        "loop.more_rounds": Override("int", 1, 20, doc="rounds to run after those already done"),
+        "loop.rounds": Override("int", 0, 100, doc="rounds after the bootstrap, in all"),
+    },
 }
 """The allowlist: experiments (``configs/exp/<task>.yaml``) the API may start, and per experiment the
 Hydra keys a request may override, with their allowed values. Anything else is refused with 422."""
