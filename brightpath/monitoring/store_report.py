@@ -14,7 +14,7 @@ drift               the families served in the current (latest) week against tho
                     with a note when either side has fewer than ``min_drift_families``
 degradation         observed stars, satisfaction Likert and completion per model version over
                     the weeks up to the current one (``detect_degradation``); exploratory weeks
-                    (arm ``EXPLORE_ARM``) left out, here and in the segments
+                    (arm ``EXPLORE_ARM``) are a version of their own, ``"<N> explore"``
 segments            the current week's observed satisfaction by age band and preference profile
                     (``segment_report`` over ``brightpath.segments.family_segments``)
 health              the audit log per model version (``model_health``)
@@ -50,8 +50,8 @@ if TYPE_CHECKING:
     from brightpath.store import Store
 
 EXPLORE_ARM = "explore"
-"""``served_schedules.arm`` of a deliberately perturbed (exploratory) week: left out of the degradation
-and segment monitors, which watch the weeks the models serve as they are."""
+"""``served_schedules.arm`` of a deliberately perturbed (exploratory) week: its model version is labelled
+``"<N> explore"``, so degradation compares explored weeks with explored weeks."""
 MIN_DRIFT_FAMILIES = 300
 """Fewest families per side for a drift test: at 200 the feature tests raise ~2 % false alerts
 (``tests/test_monitoring_drift.py``); 300 keeps the combined false-alarm rate under 5 %."""
@@ -68,13 +68,15 @@ def week_of(frame: pd.DataFrame) -> pd.Series:
 
 
 def version_label(frame: pd.DataFrame) -> pd.Series:
-    """Each row's generator registry version as text (``"3"``), else its ``model_version`` text."""
-    versions = frame["generator_version"]
-    return pd.Series(
-        [str(int(v)) if v is not None and not (isinstance(v, float) and math.isnan(v)) else str(m)
-         for v, m in zip(versions, frame["model_version"])],
-        index=frame.index,
-    )
+    """Each row's generator registry version as text (``"3"``), else its ``model_version`` text; an
+    exploratory week's gets `` explore`` appended."""
+    arms = frame["arm"] if "arm" in frame.columns else pd.Series(None, index=frame.index)
+    labels = []
+    for version, model_version, arm in zip(frame["generator_version"], frame["model_version"], arms):
+        known = version is not None and not (isinstance(version, float) and math.isnan(version))
+        label = str(int(version)) if known else str(model_version)
+        labels.append(f"{label} explore" if arm == EXPLORE_ARM else label)
+    return pd.Series(labels, index=frame.index)
 
 
 def observed_satisfaction(feedback: pd.DataFrame, calibration: FeedbackCalibration | None = None) -> np.ndarray:
@@ -179,8 +181,7 @@ def monitor_store(
     segments: SegmentReport | None = None
     if not feedback.empty:
         feedback = feedback.assign(window=week_of(feedback), model_version=version_label(feedback))
-        served_as_usual = feedback["arm"].fillna("") != EXPLORE_ARM
-        feedback = feedback[(feedback["window"] <= window) & served_as_usual].reset_index(drop=True)
+        feedback = feedback[feedback["window"] <= window].reset_index(drop=True)
     if not feedback.empty:
         scores = observed_scores(feedback)
         frame = scores.assign(window=feedback["window"].to_numpy(), model_version=feedback["model_version"].to_numpy())

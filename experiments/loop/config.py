@@ -64,19 +64,33 @@ class LoopConfig:
         returning_families: families served before who come back in a round (≥ 0).
         explore_share: share of a round's served families (0–1) who get an exploratory week: the
             champion's parameters moved by Gaussian noise (``explore_sd``, action units). The
-            champion's own weeks tell the reward model nothing about the slope around them.
-        explore_sd: the exploration noise's standard deviation per parameter, action units (> 0; the box is [-1, 1]).
+            champion's own weeks tell the reward model nothing about the slope around them: with
+            none the round-1 challenger reached 95.36 % of the oracle (round 0: 95.34 %), with half
+            95.78 %, with all 95.96 % (seed 0). An explored week costs its family ≈ 0.04 of true
+            satisfaction that week (``reports/loop.md``); the cohort, not the share, is what
+            production would keep small.
+        explore_sd: the exploration noise's standard deviation per parameter, action units (> 0; the
+            box is [-1, 1]).
         ab_families: the gate's fresh cohort, randomised half to each arm (≥ 4). With the
             observed satisfaction's spread (sd ≈ 0.2 per family) 2,000 families give a standard
             error of the difference of ≈ 0.009, near the gate's 0.01 tolerance.
         reward_calibration: how feedback becomes the reward model's targets
             (``brightpath.reward.targets.CALIBRATION_METHODS``). ``latent``: the regression lines
             shrink good weeks towards the logged mean (the satisfaction target reads the oracle's
-            weeks 0.08 below their truth), the measurement model does not (module docstring there).
+            weeks 0.08 below their truth), the measurement model does not; measured on round 0
+            (default sizes, seed 0): the reward model's proxy − true gap on the champion's weeks is
+            −0.012 with ``latent`` against −0.065 with ``regression`` (the static pipeline's).
         reward_warm_start: refresh the reward model from the champion's weights (``reward_warm_epochs``
             epochs) instead of training it from scratch (the ``reward_model`` group's ``max_epochs``).
+            Off, measured on round 1 (same store, seed 0, under load): from scratch (20 epochs,
+            69 s) the challenger reached 95.78 % of the oracle; warm (8 epochs, 47 s) 95.46 %, with a
+            slightly lower validation loss (0.01035 vs 0.01045) that the logged weeks dominate: the
+            warm model keeps the logged data's shape around the policy.
         reward_warm_epochs: epochs of a warm-started refresh (≥ 1).
         ppo_warm_start: retrain PPO from the champion's weights instead of a fresh initialisation.
+            On, measured on round 1 (same reward model, 200 iterations each): warm 95.78 % of the
+            oracle, fresh 95.69 %, at the same cost; the champion's budget then adds up over rounds
+            (the oracle-reward reference is trained with the same total).
         ppo_iterations: PPO iterations of a retraining round (≥ 1); None: ``agent.num_iterations``
             (round 0 always trains ``agent.num_iterations``).
         gate: the promotion gate's thresholds.
@@ -99,7 +113,7 @@ class LoopConfig:
     more_rounds: int = 0
     new_families: int = 1000
     returning_families: int = 500
-    explore_share: float = 0.0
+    explore_share: float = 1.0
     explore_sd: float = 0.15
     ab_families: int = 2000
     reward_calibration: str = "latent"
