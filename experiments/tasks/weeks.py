@@ -230,7 +230,7 @@ def evaluate(config: RunConfig, generator_dir: Path, tracker: Tracker, *, learne
 
     rows = [Row(name, run.satisfaction) for name, run in runs.items()]
     rows += [row for row in _cached_adaptive_rows(cache) if row.label != label]
-    _save_adaptive_row(cache, Row(label, runs[label].satisfaction, f"{config.run_name} ({tracker.run_id})"))
+    _save_adaptive_row(cache, Row(label, runs[label].satisfaction, f"`{config.run_name}` ({tracker.run_id})"))
     rows.append(Row(f"{label}, feedback hidden", hidden.satisfaction))
     rows.append(Row(ORACLE, oracle))
 
@@ -394,6 +394,10 @@ def write_report(config: RunConfig, tracker: Tracker, rows: list[Row], label: st
         lines.append(f"| {row.label} | " + " | ".join(f"{v:.4f}" for v in values)
                      + f" | {row.satisfaction[:, late].mean():.4f} | "
                      f"{100 * row.satisfaction[:, late].mean() / oracle[:, late].mean():.1f} % |")
+    others = [row for row in rows if row.source]
+    if others:
+        lines += ["", "Adaptive rows of earlier runs on this cohort (from the evaluation cache): "
+                  + "; ".join(f"{row.label}: run {row.source}" for row in others) + "."]
     lines += ["", "![true satisfaction by week](weeks_by_week.png)", "",
               f"## Paired tests, weeks {TESTED_WEEKS[0]}-{TESTED_WEEKS[-1]}: adaptive PPO vs each same-feedback "
               "baseline", "",
