@@ -110,6 +110,12 @@ def test_the_loop_serves_learns_gates_and_promotes_through_the_store_and_both_re
     assert metrics["loop/rounds"] == 2 and metrics["loop/promotions"] + metrics["loop/rejections"] == 2
     assert 0 < metrics["final/oracle_reward_pct_of_oracle"] <= 101
 
+    # A fresh run (resume=false) of the same run name refuses a store that already holds it.
+    from experiments.loop.runner import LoopStateError
+
+    with pytest.raises(LoopStateError, match="resume=true"):
+        run_experiment([*TINY_LOOP, "loop.rounds=0"], tmp_home)
+
 
 def test_a_broken_challenger_is_blocked_and_the_champion_keeps_serving(run_experiment, tmp_home, mlflow_store):
     """The round-1 challenger learns from the reward model's inverted scores: the gate blocks it on the
@@ -136,12 +142,16 @@ def test_a_broken_challenger_is_blocked_and_the_champion_keeps_serving(run_exper
     assert rejected.tags["gate_decision"] == "reject"  # a rejected challenger stays registered and tagged
 
 
-def test_a_fresh_run_refuses_a_store_that_already_holds_it(run_experiment, tmp_home):
-    from experiments.loop.runner import LoopStateError
+def test_a_round_whose_trigger_does_not_fire_serves_and_listens_but_does_not_retrain(run_experiment, tmp_home):
+    from brightpath import registry
 
-    run_experiment([*TINY_LOOP, "loop.rounds=0", "loop.research=false"], tmp_home)
-    with pytest.raises(LoopStateError, match="resume=true"):
-        run_experiment([*TINY_LOOP, "loop.rounds=0", "loop.research=false"], tmp_home)
+    run_experiment([*TINY_LOOP, "loop.rounds=1", "loop.research=false", "loop.trigger.min_new_feedback=100000",
+                    "loop.trigger.on_drift=false", "loop.trigger.on_degradation=false",
+                    "loop.trigger.on_critical=false"], tmp_home)
+    record = _state(tmp_home)["rounds"]["1"]
+    assert record["done"] and not record["steps"]["trigger"]["fired"] and "verdict" not in record
+    assert record["steps"]["served"] == 40
+    assert registry.list_versions(tmp_home / "models", "generator") == [1]
 
 
 @pytest.mark.parametrize(("override", "key"), [

@@ -43,6 +43,9 @@ SERVED_AT = datetime.time(6, 0, tzinfo=datetime.UTC)
 ANSWERED_AT = datetime.time(12, 0, tzinfo=datetime.UTC)
 ANSWERED_AFTER_DAYS = 5
 """Feedback on a week arrives on its Saturday."""
+LATER_DAYS = {"ab": 1}
+"""The A/B cohort is served (and answers) a day after the round's cohort, once the challenger is trained: its
+feedback comes after what the challenger's reward model learned from."""
 IMPORT_CHUNK = 2000
 EXPLORE_ARM = store_report.EXPLORE_ARM
 """``served_schedules.arm`` of an exploratory week (``ExploringGenerator``); the monitors leave these out."""
@@ -58,12 +61,13 @@ def cohort_label(namespace: str, round_: int, kind: str) -> str:
     return f"{namespace}/r{int(round_):02d}/{kind}"
 
 
-def _served_at(round_: int, i: int) -> datetime.datetime:
-    return datetime.datetime.combine(week_of_round(round_), SERVED_AT) + datetime.timedelta(seconds=i)
+def _served_at(round_: int, i: int, kind: str = "serve") -> datetime.datetime:
+    day = week_of_round(round_) + datetime.timedelta(days=LATER_DAYS.get(kind, 0))
+    return datetime.datetime.combine(day, SERVED_AT) + datetime.timedelta(seconds=i)
 
 
-def _answered_at(round_: int, i: int) -> datetime.datetime:
-    day = week_of_round(round_) + datetime.timedelta(days=ANSWERED_AFTER_DAYS)
+def _answered_at(round_: int, i: int, kind: str = "serve") -> datetime.datetime:
+    day = week_of_round(round_) + datetime.timedelta(days=ANSWERED_AFTER_DAYS + LATER_DAYS.get(kind, 0))
     return datetime.datetime.combine(day, ANSWERED_AT) + datetime.timedelta(seconds=i)
 
 
@@ -199,9 +203,9 @@ def serve_cohort(
         started = time.perf_counter()
         week = serve_week(model, user_data(families.answers[i], int(families.age[i])), generator_version=version,
                           request_id=f"{cohort}/{i}", family_key=key, week_start=week_of_round(round_),
-                          schedule_id=schedule_id, arm=arm, cohort=cohort, created_at=_served_at(round_, i))
+                          schedule_id=schedule_id, arm=arm, cohort=cohort, created_at=_served_at(round_, i, kind))
         store.add_served_schedule(week.record, week.audit(latency_ms=1000.0 * (time.perf_counter() - started),
-                                                          time=_served_at(round_, i)))
+                                                          time=_served_at(round_, i, kind)))
         served += 1
     log.info("round %d: served %d weeks to %s (%d were served before a restart)", round_, served, cohort,
              len(keys) - served)
@@ -213,6 +217,7 @@ def collect_feedback(store: Store, world: World, served: pd.DataFrame, *, round_
     if served.empty:
         return 0
     cohort = str(served["cohort"].iat[0])
+    kind = cohort.rsplit("/", 1)[-1]
     families = world.families(served["family_key"].tolist())
     answers = world.respond(families, served[list(PARAM_NAMES)].to_numpy(np.float64), round_, cohort)
     have = set(store.feedback_frame(cohort=cohort)["schedule_id"])
@@ -222,7 +227,7 @@ def collect_feedback(store: Store, world: World, served: pd.DataFrame, *, round_
             continue
         _, created = store.add_feedback(schedule_id, _feedback_values(answers, i),
                                         feedback_id=stable_id(world.namespace, "feedback", schedule_id),
-                                        received_at=_answered_at(round_, i))
+                                        received_at=_answered_at(round_, i, kind))
         added += int(created)
     log.info("round %d: %d feedback rows on %s", round_, added, cohort)
     return added

@@ -455,7 +455,7 @@ class Loop:
                     self._tag_alerts(round_, alerts)
             if not record["steps"]["trigger"]["fired"]:
                 record["note"] = "no retraining: the trigger did not fire"
-                self._dashboard(round_, tracker, None, None)
+                self._dashboard(round_, tracker, None, record["steps"]["trigger"])
                 record["done"] = True
                 self._save()
                 self._log_round(round_)
