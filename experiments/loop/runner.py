@@ -119,7 +119,7 @@ class Loop:
             log.info("resume: loop state %s (rounds done: %s)", path,
                      [k for k, r in state["rounds"].items() if r.get("done")] or "none")
             return state
-        return {"namespace": self.namespace, "rounds": {}, "champion": None, "oracle_reference": None}
+        return {"namespace": self.namespace, "rounds": {}, "champion": None, "oracle_reference": {}}
 
     def _save(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -563,35 +563,35 @@ class Loop:
 
     # --- the reference and the report ---------------------------------------------------------------
 
-    def oracle_reference(self) -> dict[str, Any]:
-        """PPO rewarded by the hidden truth at the champion's budget, on the same families (the bar's reference)."""
-        champion = self.state["champion"]
-        reference = self.state.get("oracle_reference")
-        if reference and reference["iterations"] == champion["iterations"]:
-            return reference
+    def oracle_reference(self, iterations: int) -> dict[str, Any]:
+        """PPO rewarded by the hidden truth for ``iterations`` iterations from scratch, on the families the loop
+        trains on, evaluated on the held-out families (the bar's reference; computed once per budget)."""
+        references = self.state.setdefault("oracle_reference", {}) or {}
+        self.state["oracle_reference"] = references
+        if str(iterations) in references:
+            return references[str(iterations)]
+        from agents.export import export_ppo_generator
         from brightpath.generators import SavedModelGenerator
 
         started = time.perf_counter()
-        directory = self.state_dir / f"oracle-reference-{champion['iterations']}"
-        agent = dataclasses.replace(self.config.agent, num_iterations=champion["iterations"])
+        directory = self.state_dir / f"oracle-reference-{iterations}"
+        agent = dataclasses.replace(self.config.agent, num_iterations=iterations)
         env = dataclasses.replace(self.config.env, reward_source="oracle")
         families, _ = self._training_families()
         learner = policy.train_policy(round_dir=directory, network=self.config.model, agent=agent, env=env,
                                       families=families, seed=round_seed(self.config.seed, 0), scorer=None,
                                       warm_from=None, description=f"{self.namespace} oracle-reward reference")
-        from agents.export import export_ppo_generator
-
         generator_dir = export_ppo_generator(learner.agent.policy, directory / "generator",
                                              model_version=f"{self.namespace}-oracle-reference")
         held_out, oracle_mean = self.held_out
         evaluation = artifacts.evaluate(SavedModelGenerator(generator_dir), held_out,
                                         min_coverage=self.config.eval.min_coverage)
         view = research.arm_view(evaluation, oracle_mean)
-        reference = {"true": view["true"], "pct_of_oracle": view["pct_of_oracle"], "invalid_rate": view["invalid_rate"],
-                     "iterations": champion["iterations"], "seconds": time.perf_counter() - started}
-        self.state["oracle_reference"] = reference
+        references[str(iterations)] = {"true": view["true"], "pct_of_oracle": view["pct_of_oracle"],
+                                       "invalid_rate": view["invalid_rate"], "iterations": iterations,
+                                       "seconds": time.perf_counter() - started}
         self._save()
-        return reference
+        return references[str(iterations)]
 
     def final_view(self) -> dict[str, Any]:
         """The champion at the end, scored by its own (promoted) reward model."""
@@ -605,7 +605,11 @@ class Loop:
     def report(self, started: float) -> dict[str, float]:
         """``reports/loop.md`` and its plot, written and logged; returns the final metrics."""
         final = self.final_view() if self.loop.research else None
-        reference = self.oracle_reference() if self.loop.research and self.loop.oracle_reference else None
+        reference, static = None, None
+        if self.loop.research and self.loop.oracle_reference:
+            reference = self.oracle_reference(self.state["champion"]["iterations"])
+            if self.config.agent.num_iterations != reference["iterations"]:
+                static = self.oracle_reference(self.config.agent.num_iterations)
         rounds = self.state["rounds"]
         verdicts = [r["verdict"] for r in rounds.values() if r.get("verdict")]
         truths = [r["research"]["truth"] for r in rounds.values() if (r.get("research") or {}).get("truth")]
@@ -634,18 +638,25 @@ class Loop:
                     f"{reference['true']:.4f} = {reference['pct_of_oracle']:.2f} % of the oracle"
                 summary["champion − truth-rewarded PPO (bar: within 0.25 points)"] = \
                     f"{-distance:+.2f} points ({'met' if distance <= 0.25 else 'not met'})"
+                if static is not None:
+                    metrics["final/oracle_reward_round0_budget_pct_of_oracle"] = static["pct_of_oracle"]
+                    summary[f"for comparison, truth-rewarded PPO at round 0's budget, {static['iterations']} "
+                            "iterations"] = f"{static['true']:.4f} = {static['pct_of_oracle']:.2f} % of the oracle " \
+                                            f"(champion {final['pct_of_oracle'] - static['pct_of_oracle']:+.2f} points)"
         settings = {"rounds": self.loop.rounds, "cohorts (new / returning / A/B)":
                     f"{self.loop.new_families} / {self.loop.returning_families} / {self.loop.ab_families}",
                     "PPO iterations (round 0 / retraining)":
                     f"{self.config.agent.num_iterations} / "
                     f"{self.loop.ppo_iterations or self.config.agent.num_iterations}",
+                    "exploration (share / sd)": f"{self.loop.explore_share} / {self.loop.explore_sd}",
                     "PPO warm start": self.loop.ppo_warm_start, "reward warm start": self.loop.reward_warm_start,
                     "reward calibration": self.loop.reward_calibration, "gate score": self.loop.gate_score,
                     "held-out families": self.config.eval.n_families, "seed": self.config.seed,
                     "store": self.store.url}
         timings = {"total": time.perf_counter() - started}
-        if reference:
-            timings["oracle reference"] = reference["seconds"]
+        for done in (reference, static):
+            if done:
+                timings[f"oracle reference ({done['iterations']} iterations)"] = done["seconds"]
         text = research.markdown(self.state, summary=summary, commands=[_command()], timings=timings,
                                  plot_name="loop_true_vs_proxy.png", settings=settings)
         path, plot = research.write_report(Path(self.config.paths.reports_dir) / "loop.md", text,
