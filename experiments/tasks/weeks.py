@@ -57,9 +57,21 @@ WEEKLY_GENERATOR, WEEKLY_POLICY = "weekly_generator", "weekly_policy"
 EVAL_CACHE_SUBDIR = "weeks"
 """Under ``paths.cache_dir``: the per-week oracle and every adaptive row of a cohort, by cohort key."""
 LATE_FROM_WEEK = 4
-"""The issue's bar reads weeks 4 … W (1-based): adaptation has had three weeks of feedback."""
+"""The issue's bar reads weeks 4 … W (1-based): adaptation has had three weeks of feedback (the last week
+alone in episodes shorter than 4 weeks)."""
 TESTED_WEEKS = (2, 3, 4)
-"""Weeks (1-based) in which the adaptive policy must beat each same-feedback baseline (paired test)."""
+"""Weeks (1-based) in which the adaptive policy must beat each same-feedback baseline (paired test); those
+beyond W are left out."""
+
+
+def late_weeks(weeks: int) -> slice:
+    """The 0-based slice of the weeks the bar reads: ``LATE_FROM_WEEK`` … W, or the last week when W is shorter."""
+    return slice(min(LATE_FROM_WEEK, weeks) - 1, weeks)
+
+
+def tested_weeks(weeks: int) -> list[int]:
+    """The 0-based indices of ``TESTED_WEEKS`` within an episode of ``weeks`` weeks."""
+    return [w - 1 for w in TESTED_WEEKS if w <= weeks]
 ALPHA = 0.05
 EXPERT, RULE, OPTIMISER, ONE_SHOT, ORACLE = (
     "expert rule", "adjustment-following rule", "per-family optimiser", "one-shot PPO repeated", "per-week oracle")
@@ -242,7 +254,8 @@ def evaluate(config: RunConfig, generator_dir: Path, tracker: Tracker, *, learne
     tracker.log_dict({"metrics": metrics, "cohort": {"n": spec.eval_families, "weeks": spec.weeks,
                                                      "seed": spec.eval_seed, "key": cache.name},
                       "generator_dir": str(generator_dir)}, "eval/summary.json")
-    log.info("weeks %d-%d: %s %.4f (%.1f%% of the per-week oracle); report %s", LATE_FROM_WEEK, spec.weeks, label,
+    log.info("weeks %d-%d: %s %.4f (%.1f%% of the per-week oracle); report %s", late_weeks(spec.weeks).start + 1,
+             spec.weeks, label,
              metrics["eval/late_true_satisfaction"], metrics["eval/late_pct_of_oracle"], report)
     return metrics
 
@@ -312,8 +325,7 @@ def _metrics(runs: Mapping[str, Any], label: str, hidden: np.ndarray, oracle: np
     from brightpath.stats import holm, paired_t
 
     adaptive = runs[label].satisfaction
-    late = slice(LATE_FROM_WEEK - 1, None)
-    tested = [w - 1 for w in TESTED_WEEKS]
+    late, tested = late_weeks(adaptive.shape[1]), tested_weeks(adaptive.shape[1])
     metrics = {f"eval/true_satisfaction_week{w + 1}": float(adaptive[:, w].mean()) for w in range(adaptive.shape[1])}
     metrics.update({
         "eval/late_true_satisfaction": float(adaptive[:, late].mean()),
@@ -370,7 +382,8 @@ def write_report(config: RunConfig, tracker: Tracker, rows: list[Row], label: st
 
     spec = config.weeks
     weeks = spec.weeks
-    late = slice(LATE_FROM_WEEK - 1, None)
+    late, tested = late_weeks(weeks), tested_weeks(weeks)
+    first_late, first_tested, last_tested = late.start + 1, tested[0] + 1, tested[-1] + 1
     oracle = next(row for row in rows if row.label == ORACLE).satisfaction
     lines = [
         "# Weeks, not one shot: true satisfaction by week (issue 11)",
@@ -386,7 +399,7 @@ def write_report(config: RunConfig, tracker: Tracker, rows: list[Row], label: st
         "## True satisfaction by week",
         "",
         "| policy | " + " | ".join(f"week {w + 1}" for w in range(weeks))
-        + f" | weeks {LATE_FROM_WEEK}-{weeks} | % of per-week oracle |",
+        + f" | weeks {first_late}-{weeks} | % of per-week oracle |",
         "|---|" + "---|" * (weeks + 2),
     ]
     for row in rows:
@@ -399,13 +412,12 @@ def write_report(config: RunConfig, tracker: Tracker, rows: list[Row], label: st
         lines += ["", "Adaptive rows of earlier runs on this cohort (from the evaluation cache): "
                   + "; ".join(f"{row.label}: run {row.source}" for row in others) + "."]
     lines += ["", "![true satisfaction by week](weeks_by_week.png)", "",
-              f"## Paired tests, weeks {TESTED_WEEKS[0]}-{TESTED_WEEKS[-1]}: adaptive PPO vs each same-feedback "
+              f"## Paired tests, weeks {first_tested}-{last_tested}: adaptive PPO vs each same-feedback "
               "baseline", "",
-              f"Per family, the mean true satisfaction of weeks {TESTED_WEEKS[0]}-{TESTED_WEEKS[-1]}; paired t-test, "
+              f"Per family, the mean true satisfaction of weeks {first_tested}-{last_tested}; paired t-test, "
               "p-values Holm-adjusted over the baselines of one adaptive policy; 95 % CI by paired bootstrap.", "",
               "| adaptive policy | baseline | difference | 95 % CI | t | p (Holm) | significant |",
               "|---|---|---|---|---|---|---|"]
-    tested = [w - 1 for w in TESTED_WEEKS]
     for row in rows:
         if not row.label.startswith("adaptive PPO") or "feedback hidden" in row.label:
             continue
@@ -419,7 +431,7 @@ def write_report(config: RunConfig, tracker: Tracker, rows: list[Row], label: st
             lines.append(f"| {row.label} | {name} | {(ours - theirs).mean():+.4f} | [{low:+.4f}, {high:+.4f}] | "
                          f"{float(t):.1f} | {p:.2g} | {verdict} |")
     lines += ["", "## The issue's bars (this run's policy)", "", "| bar | value | met |", "|---|---|---|",
-              f"| mean true satisfaction of weeks {LATE_FROM_WEEK}-{weeks} ≥ 99 % of the per-week oracle | "
+              f"| mean true satisfaction of weeks {first_late}-{weeks} ≥ 99 % of the per-week oracle | "
               f"{metrics['eval/late_pct_of_oracle']:.2f} % | {_yes(metrics['bars/late_pct_of_oracle_ge_99'])} |"]
     if "eval/week1_minus_one_shot" in metrics:
         lines.append(f"| week 1 no worse than the one-shot PPO | {metrics['eval/week1_minus_one_shot']:+.4f} "
@@ -427,12 +439,12 @@ def write_report(config: RunConfig, tracker: Tracker, rows: list[Row], label: st
                      f"{_yes(metrics['bars/week1_not_worse_than_one_shot'])} |")
     for name in SAME_FEEDBACK:
         if f"bars/beats_{_slug(name)}_weeks2_4" in metrics:
-            lines.append(f"| beats the {name} in weeks 2-4 (paired, Holm) | "
+            lines.append(f"| beats the {name} in weeks {first_tested}-{last_tested} (paired, Holm) | "
                          f"{metrics[f'eval/weeks2_4_minus_{_slug(name)}']:+.4f}, "
                          f"p {metrics[f'eval/weeks2_4_p_{_slug(name)}']:.2g} | "
                          f"{_yes(metrics[f'bars/beats_{_slug(name)}_weeks2_4'])} |")
     lines += ["", f"Feedback hidden from the same exported policy (every week reads as unanswered): weeks "
-              f"{LATE_FROM_WEEK}-{weeks} {metrics['eval/feedback_hidden_late_true_satisfaction']:.4f} against "
+              f"{first_late}-{weeks} {metrics['eval/feedback_hidden_late_true_satisfaction']:.4f} against "
               f"{metrics['eval/late_true_satisfaction']:.4f} with it — what the families' feedback is worth to it.",
               ""]
     lines += _adaptation_section(label, changes, runs, spec.examples)
