@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+# isort: off
 import brightpath  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow loads)
 import tensorflow as tf
 import tensorflow_probability as tfp
 from tf_agents.trajectories import trajectory as trajectory_lib
+# isort: on
 
 from envs.schedule_env import REFERENCE_SLICE
 

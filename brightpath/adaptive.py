@@ -38,26 +38,9 @@ from brightpath.expert import expert_params
 from brightpath.feedback import ADJUSTMENT_KINDS, LIKERT_MAX, LIKERT_MIN
 from brightpath.generators import Generator
 from brightpath.oracle import OracleConfig, oracle_search
-from brightpath.schedule import (
-    N_PARAMS,
-    PARAM_NAMES,
-    clip_params,
-    params_to_unit,
-    unit_to_params,
-)
-from brightpath.simulator import (
-    Families,
-    WeekFeedback,
-    live_week,
-    sample_families,
-    sample_survey_habits,
-)
-from brightpath.temporal import (
-    WeekContext,
-    draw_start_weeks,
-    following_school_weeks,
-    week_context,
-)
+from brightpath.schedule import N_PARAMS, PARAM_NAMES, clip_params, params_to_unit, unit_to_params
+from brightpath.simulator import Families, WeekFeedback, live_week, sample_families, sample_survey_habits
+from brightpath.temporal import WeekContext, draw_start_weeks, following_school_weeks, week_context
 
 
 @runtime_checkable

@@ -6,9 +6,9 @@ hidden per-child traits (``brightpath.simulator``).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 import numpy as np
 
@@ -78,7 +78,7 @@ class ChildProfile:
     grade: int
 
     @classmethod
-    def from_age(cls, age: int, grade: int | None = None) -> "ChildProfile":
+    def from_age(cls, age: int, grade: int | None = None) -> ChildProfile:
         """Profile for an age (5–18); the grade defaults to the usual grade for that age."""
         return cls(age=int(age), grade=int(grade_for_age(age)) if grade is None else int(grade))
 

@@ -53,13 +53,7 @@ from brightpath.schedule import (
     summarize_params,
     unit_to_params,
 )
-from brightpath.simulator import (
-    SIMULATOR_VERSION,
-    Families,
-    generate_feedback,
-    sample_families,
-    true_scores,
-)
+from brightpath.simulator import SIMULATOR_VERSION, Families, generate_feedback, sample_families, true_scores
 
 log = logging.getLogger(__name__)
 

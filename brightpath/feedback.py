@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from brightpath.errors import ValidationError
 from brightpath.questionnaire import LIKERT_MAX, LIKERT_MIN

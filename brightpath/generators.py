@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from brightpath.child import ChildProfile
 from brightpath.errors import ModelLoadError, ValidationError
-from brightpath.export import GENERATOR_SUBDIR, METADATA_FILE, default_model_dir, read_metadata
 from brightpath.expert import EXPERT_VERSION, expert_params
+from brightpath.export import GENERATOR_SUBDIR, METADATA_FILE, default_model_dir, read_metadata
 from brightpath.features import profile_features
 from brightpath.inference import ScheduleGeneratorModel
 from brightpath.questionnaire import N_ITEMS, FamilyInput
@@ -190,7 +191,7 @@ class RegressorGenerator(_BatchedSchedules):
         self.model_version = model_version
 
     @classmethod
-    def from_dir(cls, directory: str | Path, name: str | None = None) -> "RegressorGenerator":
+    def from_dir(cls, directory: str | Path, name: str | None = None) -> RegressorGenerator:
         """Load an rf/gbr directory written by ``regressors.save_baseline`` (``ModelLoadError`` if unusable)."""
         from brightpath.regressors import load_baseline
 

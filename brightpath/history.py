@@ -39,12 +39,7 @@ import numpy as np
 from brightpath.feedback import ADJUSTMENT_KINDS, LIKERT_MAX, LIKERT_MIN
 from brightpath.schedule import N_PARAMS, PARAM_NAMES
 from brightpath.simulator.weekly import WeekFeedback
-from brightpath.temporal import (
-    N_WEEK_FEATURES,
-    WEEK_FEATURE_HIGH,
-    WEEK_FEATURE_LOW,
-    WEEK_FEATURES,
-)
+from brightpath.temporal import N_WEEK_FEATURES, WEEK_FEATURE_HIGH, WEEK_FEATURE_LOW, WEEK_FEATURES
 
 FEEDBACK_VALUES: tuple[str, ...] = (
     "stars", "likert_satisfaction", "likert_engagement", "likert_effectiveness", "sentiment", "completion_rate",

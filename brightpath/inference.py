@@ -273,12 +273,7 @@ def _history_params(week: Mapping[str, Any], where: str) -> np.ndarray:
 def school_week_features(mondays: Sequence[datetime.date]) -> np.ndarray:
     """``temporal.WEEK_FEATURES`` of weeks given by their Mondays, float32 ``[n, 8]``; a week that is not
     a school week (a holiday, the summer) reads as the next school week."""
-    from brightpath.temporal import (
-        SCHOOL_YEAR_FIRST_MONDAY_FROM,
-        school_weeks,
-        week_context,
-        week_features,
-    )
+    from brightpath.temporal import SCHOOL_YEAR_FIRST_MONDAY_FROM, school_weeks, week_context, week_features
 
     snapped = []
     for monday in mondays:

@@ -38,12 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from brightpath.errors import ModelLoadError
-from brightpath.export import (
-    METADATA_FILE,
-    atomic_directory_write,
-    read_metadata,
-    write_metadata,
-)
+from brightpath.export import METADATA_FILE, atomic_directory_write, read_metadata, write_metadata
 
 VERSIONS_DIR = "versions"
 LOCK_FILE = ".lock"

@@ -9,7 +9,7 @@ p = 0. A standard deviation at float round-off of the values' size counts as zer
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

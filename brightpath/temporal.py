@@ -132,11 +132,11 @@ def _months(value: Any, name: str) -> np.ndarray:
     expected = "a datetime.date, a month 1-12, or a sequence of either"
     if isinstance(value, datetime.date):
         return np.asarray(float(value.month))
-    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
-        if any(isinstance(item, datetime.date) for item in value):
-            if not all(isinstance(item, datetime.date) for item in value):
-                raise ValidationError(name, value, expected)
-            return np.array([float(item.month) for item in value])
+    is_sequence = isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+    if is_sequence and any(isinstance(item, datetime.date) for item in value):
+        if not all(isinstance(item, datetime.date) for item in value):
+            raise ValidationError(name, value, expected)
+        return np.array([float(item.month) for item in value])
     try:
         array = np.asarray(value)
         if array.dtype.kind not in "iuf":

@@ -18,8 +18,10 @@ score all ``num_envs`` schedules of a step with one reward-model call.
 """
 from __future__ import annotations
 
+# isort: off
 import brightpath  # noqa: F401  (sets TF_USE_LEGACY_KERAS before anything loads TensorFlow)
 import gymnasium
+# isort: on
 
 ENV_ID = "BrightPath/Schedule-v0"
 WEEKS_ENV_ID = "BrightPath/ScheduleWeeks-v0"

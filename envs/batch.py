@@ -13,8 +13,9 @@ each decision (``agents.ppo.collect``) never pay for that extra step.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import gymnasium as gym
 import numpy as np

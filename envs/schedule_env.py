@@ -10,9 +10,10 @@ batched one in ``envs.batch`` score schedules with exactly the same code.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np

@@ -24,14 +24,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from brightpath.schedule import N_PARAMS
 from brightpath.simulator import Families
 from envs.schedule_env import RewardSource
-from envs.weeks_env import (
-    DEFAULT_SCHOOL_YEAR,
-    DEFAULT_WEEKS,
-    ActionMode,
-    WeekEpisodes,
-    WeekRewards,
-    observation_bounds,
-)
+from envs.weeks_env import DEFAULT_SCHOOL_YEAR, DEFAULT_WEEKS, ActionMode, WeekEpisodes, WeekRewards, observation_bounds
 
 
 class ScheduleWeeksVectorEnv(VectorEnv):

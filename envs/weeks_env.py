@@ -27,22 +27,9 @@ import gymnasium as gym
 import numpy as np
 
 from brightpath.features import N_PROFILE_FEATURES
-from brightpath.history import (
-    SUMMARY_DIM,
-    TOKEN_DIM,
-    TOKEN_HIGH,
-    TOKEN_LOW,
-    encode_weeks,
-    summarize_history,
-)
+from brightpath.history import SUMMARY_DIM, TOKEN_DIM, TOKEN_HIGH, TOKEN_LOW, encode_weeks, summarize_history
 from brightpath.schedule import N_PARAMS, PARAM_NAMES, params_to_unit, unit_to_params
-from brightpath.simulator import (
-    Families,
-    LivedWeek,
-    WeekFeedback,
-    live_week,
-    sample_survey_habits,
-)
+from brightpath.simulator import Families, LivedWeek, WeekFeedback, live_week, sample_survey_habits
 from brightpath.temporal import (
     N_WEEK_FEATURES,
     WEEK_FEATURE_HIGH,

@@ -24,12 +24,7 @@ from brightpath.feedback import ADJUSTMENT_KINDS
 from brightpath.generators import ExpertGenerator
 from brightpath.oracle import OracleConfig
 from brightpath.schedule import PARAM_NAMES, clip_params, summarize_params
-from brightpath.simulator import (
-    WeekFeedback,
-    sample_families,
-    sample_survey_habits,
-    true_scores,
-)
+from brightpath.simulator import WeekFeedback, sample_families, sample_survey_habits, true_scores
 from brightpath.temporal import draw_start_weeks, following_school_weeks, week_context
 
 WEEKS = 4
@@ -180,7 +175,9 @@ def test_the_harness_names_what_is_wrong(cohort):
        likert=st.lists(st.one_of(st.none(), st.integers(1, 5)), min_size=6, max_size=6))
 def test_explicit_rating_is_the_mean_of_what_was_said_on_the_unit_scale(stars, likert):
     n = len(stars)
-    as_float = lambda values: np.array([np.nan if v is None else float(v) for v in values])
+    def as_float(values):
+        return np.array([np.nan if v is None else float(v) for v in values])
+
     nan = np.full(n, np.nan)
     feedback = WeekFeedback(stars=as_float(stars), likert_satisfaction=as_float(likert[:n]), likert_engagement=nan,
                             likert_effectiveness=nan, comment_code=np.full(n, -1), child_phrase=np.zeros(n, np.int64),

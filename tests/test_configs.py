@@ -16,11 +16,16 @@ from agents.config import NetworkConfig, PPOConfig
 from brightpath.regressors import REGRESSOR_CONFIGS
 from brightpath.reward.models import AttentionConfig, GBRConfig, MLPConfig
 from experiments import config_check, schemas
+from experiments.loop.config import LoopConfig
+from tests.test_loop import TINY_LOOP
+from tests.test_weeks_task import ORACLE as TINY_WEEKS_ORACLE
+from tests.test_weeks_task import TINY_REWARD as TINY_WEEKLY_REWARD
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO_ROOT / "configs"
-TEAMMATE_GROUPS = ("logger", "hydra")
-"""Groups whose options this project does not type (``configs/logger/``, Hydra's own)."""
+TEAMMATE_GROUPS = ("logger", "hydra", "hparams_search")
+"""Groups whose options this project does not type (``configs/logger/``; Hydra's own and its sweepers',
+typed by the Hydra plugins: ``hparams_search`` is checked by ``tests/test_distributed.py``)."""
 
 TINY_DATA = ["data.n_families=40", "data.schedules_per_family=2"]
 TINY_ORACLE = ["oracle.n_random=16", "oracle.n_rounds=1", "oracle.n_local=4"]
@@ -43,6 +48,11 @@ LAUNCHES: dict[str, list[str]] = {
     "ppo transformer": ["+exp=ppo", "model=transformer", "env.reward_source=oracle", *TINY_PPO, *TINY_DATA],
     "results": ["+exp=results", "results.n_families=8", "results.proxy=false", "results.n_bootstrap=100",
                 *(f"results.{o}" for o in TINY_ORACLE), *TINY_DATA],
+    "loop": [*TINY_LOOP, "loop.rounds=1", "loop.research=false"],
+    "weekly_reward": ["+exp=weekly_reward", *TINY_WEEKLY_REWARD],
+    "weeks": [*TINY_WEEKS_ORACLE, "agent.num_iterations=1"],
+    "weeks transformer": [*TINY_WEEKS_ORACLE, "model=weeks_transformer", "agent.num_iterations=1"],
+    "weeks rnn": [*TINY_WEEKS_ORACLE, "model=weeks_rnn", "agent.num_iterations=1"],
 }
 """One tiny launch per experiment file and per group option the experiments do not select themselves."""
 
@@ -114,6 +124,12 @@ SCHEMAS: dict[tuple[str, str], type] = {
     ("agent", "ppo"): PPOConfig,
     ("model", "mlp"): NetworkConfig,
     ("model", "transformer"): NetworkConfig,
+    ("model", "weeks_mlp"): NetworkConfig,
+    ("model", "weeks_transformer"): NetworkConfig,
+    ("model", "weeks_rnn"): NetworkConfig,
+    ("agent", "weeks_ppo"): PPOConfig,
+    ("loop", "default"): LoopConfig,
+    ("weeks", "default"): schemas.WeeksConfig,
     ("reward_model", "attention"): AttentionConfig,
     ("reward_model", "gbr"): GBRConfig,
     ("reward_model", "mlp"): MLPConfig,
@@ -137,8 +153,10 @@ def test_every_option_has_a_schema():
 def test_a_composed_component_is_its_dataclass_defaults_plus_the_yaml_overrides(group, option, compose_config):
     schema = SCHEMAS[(group, option)]
     overrides = _deliberate_overrides(CONFIG_DIR / group / f"{option}.yaml")
-    experiment = {"data": "data", "reward_model": "reward", "imitation": "baseline", "results": "results"}.get(group,
-                                                                                                              "ppo")
+    experiment = {"data": "data", "reward_model": "reward", "imitation": "baseline", "results": "results",
+                  "loop": "loop", "weeks": "weeks"}.get(group, "ppo")
+    if option.startswith("weeks_"):
+        experiment = "weeks"
     config = config_check.load_run(compose_config("train", [f"+exp={experiment}", f"{group}={option}"]))
     composed = getattr(config, group)
     if group == "paths":  # its defaults are interpolations, resolved in the composed config

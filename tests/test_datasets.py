@@ -21,7 +21,8 @@ def test_datasets_are_written_with_a_card(tmp_path):
                 "processed/vt/train.parquet", "processed/vt/val.parquet", "processed/vt/test.parquet"):
         assert (tmp_path / rel).exists(), rel
     on_disk = json.loads((tmp_path / "data_card_vt.json").read_text())
-    assert on_disk["row_counts"]["schedules"] == 180 == sum(on_disk["row_counts"][f"{s}_rows"] for s in ("train", "val", "test"))
+    counts = on_disk["row_counts"]
+    assert counts["schedules"] == 180 == sum(counts[f"{s}_rows"] for s in ("train", "val", "test"))
     assert on_disk["generator"]["seed"] == 0 and card["version"] == "vt"
     assert 0 < on_disk["summary"]["true_satisfaction_mean"] < 1
 

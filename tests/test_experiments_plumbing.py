@@ -67,8 +67,9 @@ def test_unknown_override_key_is_rejected_by_the_schema(tmp_home, run_experiment
 
 
 def test_a_run_without_an_experiment_names_the_experiments(tmp_home, run_experiment, fake_task):
-    with pytest.raises(config_check.ConfigError, match=r"task: missing; choose an experiment with \+exp=<name> "
-                                                      r"\(baseline, data, ppo, results, reward\)"):
+    experiments = r"\(baseline, data, loop, ppo, results, reward, weekly_reward, weeks\)"
+    with pytest.raises(config_check.ConfigError,
+                       match=r"task: missing; choose an experiment with \+exp=<name> " + experiments):
         run_experiment(["seed=1"], tmp_home)
     assert fake_task.calls == []
 

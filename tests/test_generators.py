@@ -13,13 +13,7 @@ from hypothesis.extra.numpy import arrays
 
 from brightpath.errors import ModelLoadError, ValidationError
 from brightpath.expert import expert_params
-from brightpath.generators import (
-    ExpertGenerator,
-    Generator,
-    OracleGenerator,
-    load_generator,
-    schedules,
-)
+from brightpath.generators import ExpertGenerator, Generator, OracleGenerator, load_generator, schedules
 from brightpath.schedule import N_PARAMS, PARAM_NAMES, clip_params, json_to_layout, summarize_params
 from brightpath.simulator import sample_families, true_scores
 from tests.samples import generator_families, rf_imitator

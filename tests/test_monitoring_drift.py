@@ -18,13 +18,7 @@ from scipy.spatial.distance import jensenshannon
 from brightpath.child import MAX_AGE
 from brightpath.errors import ValidationError
 from brightpath.features import PROFILE_FEATURES
-from brightpath.monitoring.drift import (
-    PROFILE_COLUMN_KINDS,
-    DriftConfig,
-    drift_report,
-    family_drift,
-    profile_frame,
-)
+from brightpath.monitoring.drift import PROFILE_COLUMN_KINDS, DriftConfig, drift_report, family_drift, profile_frame
 from brightpath.simulator import sample_families
 
 COHORT = 300

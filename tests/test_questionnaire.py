@@ -57,7 +57,7 @@ def assert_rejected(user_data, field, bad_value, *, reference_date=REF):
 
 def test_item_keys_and_categories_cover_the_questionnaire_in_order():
     assert N_ITEMS == 25
-    assert ITEM_KEYS == tuple(f"q{i}" for i in range(1, 26))
+    assert tuple(f"q{i}" for i in range(1, 26)) == ITEM_KEYS
     assert CATEGORY_NAMES == ("flexibility", "rotation", "time_management", "long_term", "prioritization")
     assert sum(CATEGORIES.values(), ()) == ITEM_KEYS
     assert CATEGORIES["time_management"] == ("q11", "q12", "q13", "q14", "q15")
@@ -176,7 +176,8 @@ def test_grade_outside_range_or_not_integer_is_rejected(grade):
 
 @pytest.mark.parametrize(
     ("constraints", "field", "bad"),
-    [("no Fridays", "constraints", "no Fridays"), (["ok", 3], "constraints[1]", 3), ({"a": 1}, "constraints", {"a": 1})],
+    [("no Fridays", "constraints", "no Fridays"), (["ok", 3], "constraints[1]", 3),
+     ({"a": 1}, "constraints", {"a": 1})],
 )
 def test_bad_constraints_are_rejected(constraints, field, bad):
     assert_rejected({"child_age": 8, "constraints": constraints}, field, bad)

@@ -8,6 +8,9 @@ import warnings
 import numpy as np
 import pytest
 
+from brightpath.errors import ModelLoadError
+from brightpath.export import METADATA_FILE
+from brightpath.generators import RegressorGenerator, SavedModelGenerator, load_generator
 from brightpath.regressors import (
     MODEL_FILE,
     cross_validate,
@@ -18,9 +21,6 @@ from brightpath.regressors import (
     regression_scores,
     save_baseline,
 )
-from brightpath.errors import ModelLoadError
-from brightpath.export import METADATA_FILE
-from brightpath.generators import RegressorGenerator, SavedModelGenerator, load_generator
 from brightpath.schedule import PARAM_NAMES, params_to_unit
 from brightpath.simulator import sample_families
 

@@ -11,14 +11,7 @@ from hypothesis.extra.numpy import arrays
 
 import envs
 from brightpath.schedule import DAY_NAMES, N_PARAMS, ScheduleParams, build_layout
-from envs.rendering import (
-    IMAGE_WIDTH,
-    STRIP_HEIGHT,
-    SUBJECT_COLOURS,
-    TIMETABLE_HEIGHT,
-    render_week,
-    timetable_image,
-)
+from envs.rendering import IMAGE_WIDTH, STRIP_HEIGHT, SUBJECT_COLOURS, TIMETABLE_HEIGHT, render_week, timetable_image
 from envs.schedule_env import EMPTY_LAYOUT
 
 
@@ -40,7 +33,9 @@ def test_the_picture_changes_with_the_schedule():
     longer = timetable_image(_layout([1.0, 30, 3, 7, 300, 0.5, 10]))
     empty = timetable_image(EMPTY_LAYOUT)
     assert not np.array_equal(early, late) and not np.array_equal(early, longer)
-    coloured = lambda image: int((np.ptp(image.astype(int), axis=2) > 60).sum())
+    def coloured(image):
+        return int((np.ptp(image.astype(int), axis=2) > 60).sum())
+
     assert coloured(empty) == 0 < coloured(early) < coloured(longer)
 
 

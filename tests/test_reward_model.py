@@ -10,16 +10,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from brightpath.errors import ModelLoadError, ValidationError
 from brightpath.export import METADATA_FILE
 from brightpath.reward.evaluation import calibration_figure, regression_metrics, residual_figure, simulated_set
-from brightpath.reward.inputs import (
-    N_FLAT_FEATURES,
-    Preprocessing,
-    RewardInputs,
-    build_inputs,
-    length_chunks,
-)
+from brightpath.reward.inputs import N_FLAT_FEATURES, Preprocessing, RewardInputs, build_inputs, length_chunks
 from brightpath.reward.models import build_attention_model, model_config, predict_attention
 from brightpath.reward.targets import TARGET_NAMES
 from brightpath.reward.training import fit_with_early_stopping, train_reward_model

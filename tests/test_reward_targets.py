@@ -157,9 +157,9 @@ def test_calibration_round_trips_through_json_and_rejects_malformed_entries():
 
 
 def test_signals_of_the_simulated_feedback_are_read_from_a_dataframe():
-    from brightpath.simulator import generate_feedback, sample_families
-    from brightpath.schedule import summarize_params
     from brightpath.datasets import sample_schedule_params
+    from brightpath.schedule import summarize_params
+    from brightpath.simulator import generate_feedback, sample_families
 
     rng = np.random.default_rng(2)
     families = sample_families(30, rng)

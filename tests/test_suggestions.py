@@ -22,11 +22,7 @@ from brightpath.schedule import (
     summarize_many,
     validate_schedule,
 )
-from brightpath.suggestions import (
-    candidate_values,
-    schedule_params,
-    suggest_improvements,
-)
+from brightpath.suggestions import candidate_values, schedule_params, suggest_improvements
 
 FAMILY = parse_user_data({"q1": 4, "q11": 2, "child_age": 9})
 SPECS = {spec.name: spec for spec in PARAM_SPECS}

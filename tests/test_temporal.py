@@ -12,11 +12,22 @@ from hypothesis import strategies as st
 from brightpath.errors import ValidationError
 from brightpath.temporal import (
     DAY_NAMES,
+    N_WEEK_FEATURES,
+    SCHOOL_WEEKS_PER_YEAR,
     SEASONS,
+    WEEK_FEATURE_HIGH,
+    WEEK_FEATURE_LOW,
+    WEEK_FEATURES,
     day_of_week_features,
+    draw_start_weeks,
+    following_school_weeks,
+    morning_darkness,
+    school_weeks,
     season_features,
     season_of,
     time_of_day_features,
+    week_context,
+    week_features,
 )
 
 FAST = settings(max_examples=200, deadline=None)
@@ -137,19 +148,6 @@ def test_season_features_have_unit_norm_and_match_the_month(date):
 
 # --- the school-year calendar ------------------------------------------------------------------
 
-from brightpath.temporal import (
-    N_WEEK_FEATURES,
-    SCHOOL_WEEKS_PER_YEAR,
-    WEEK_FEATURE_HIGH,
-    WEEK_FEATURE_LOW,
-    WEEK_FEATURES,
-    draw_start_weeks,
-    following_school_weeks,
-    morning_darkness,
-    school_weeks,
-    week_context,
-    week_features,
-)
 
 
 @pytest.mark.parametrize("year", range(1995, 2060))

@@ -14,12 +14,7 @@ import pytest
 
 from brightpath.history import LIVED_INDEX, TOKEN_DIM
 from brightpath.reward.targets import fit_calibration
-from brightpath.reward.weekly_data import (
-    candidate_set,
-    feedback_columns,
-    simulate_logs,
-    within_group_spearman,
-)
+from brightpath.reward.weekly_data import candidate_set, feedback_columns, simulate_logs, within_group_spearman
 from brightpath.simulator import sample_families
 
 WEEKS = 4

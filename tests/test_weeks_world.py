@@ -23,12 +23,7 @@ from brightpath.history import (
 )
 from brightpath.oracle import oracle_search
 from brightpath.reward.targets import sentiment_scores
-from brightpath.schedule import (
-    N_PARAMS,
-    params_to_unit,
-    summarize_params,
-    unit_to_params,
-)
+from brightpath.schedule import N_PARAMS, params_to_unit, summarize_params, unit_to_params
 from brightpath.simulator import (
     COMPONENTS,
     SILENT_SHARE,

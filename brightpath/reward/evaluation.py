@@ -20,7 +20,7 @@ state, no window); the caller saves or logs them.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

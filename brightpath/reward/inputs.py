@@ -27,8 +27,9 @@ evaluation only, the simulator's hidden truth.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,13 @@ from brightpath.features import PROFILE_FEATURES, profile_features
 from brightpath.questionnaire import N_ITEMS
 from brightpath.reward.targets import TARGET_NAMES, FeedbackCalibration, Targets, feedback_targets
 from brightpath.schedule import (
-    N_SUMMARY, N_TOKEN_FEATURES, SUMMARY_FEATURES, LayoutBatch, build_layouts, encode_layouts, summarize_many,
+    N_SUMMARY,
+    N_TOKEN_FEATURES,
+    SUMMARY_FEATURES,
+    LayoutBatch,
+    build_layouts,
+    encode_layouts,
+    summarize_many,
 )
 
 INPUT_NAMES: tuple[str, ...] = ("tokens", "mask", "summary", "answers", "child_age")
@@ -80,7 +87,7 @@ class RewardInputs:
         """Blocks per schedule, int64 ``[B]``."""
         return self.mask.sum(axis=1).astype(np.int64)
 
-    def take(self, index) -> "RewardInputs":
+    def take(self, index) -> RewardInputs:
         """The schedules at ``index``, tokens padded only to the longest of them."""
         index = np.asarray(index)
         mask = self.mask[index]
@@ -217,7 +224,7 @@ class Preprocessing:
     token_std: np.ndarray
 
     @classmethod
-    def fit(cls, inputs: RewardInputs) -> "Preprocessing":
+    def fit(cls, inputs: RewardInputs) -> Preprocessing:
         flat_mean, flat_std = _stats(_raw_flat(inputs.summary, inputs.answers, inputs.child_age, np))
         real = inputs.mask > 0
         token_mean, token_std = _stats(inputs.tokens[real][:, list(CONTINUOUS_TOKEN_COLUMNS)])
@@ -239,7 +246,7 @@ class Preprocessing:
         return {f.name: [float(x) for x in getattr(self, f.name)] for f in fields(self)}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Preprocessing":
+    def from_dict(cls, data: Mapping[str, Any]) -> Preprocessing:
         """Inverse of ``to_dict``; ``ValidationError`` naming a missing or malformed entry."""
         sizes = {"flat_mean": N_FLAT_FEATURES, "flat_std": N_FLAT_FEATURES, "token_mean": 2, "token_std": 2}
         values = {}

@@ -61,8 +61,9 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -116,7 +117,7 @@ class FeedbackCalibration:
                 for t, lines in self.lines.items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "FeedbackCalibration":
+    def from_dict(cls, data: Mapping[str, Any]) -> FeedbackCalibration:
         """Inverse of ``to_dict``; ``ValidationError`` naming the entry that is malformed."""
         lines: dict[str, dict[str, SignalCalibration]] = {}
         for target in TARGET_NAMES:
@@ -228,7 +229,8 @@ def feedback_signals(feedback: Any) -> dict[str, np.ndarray]:
     comments = feedback["comment"] if "comment" in feedback and feedback["comment"] is not None else [None] * n
     comments = list(np.asarray(comments, dtype=object).reshape(-1))
     for i, comment in enumerate(comments):
-        if comment is not None and not isinstance(comment, str) and not (isinstance(comment, float) and np.isnan(comment)):
+        missing = comment is None or (isinstance(comment, float) and np.isnan(comment))
+        if not missing and not isinstance(comment, str):
             raise ValidationError(f"comment[{i}]", comment, "text or None")
     signals["sentiment"] = sentiment_scores(comments)
     for name in ("completion_rate", "adherence"):
@@ -332,7 +334,7 @@ class Targets:
     def __len__(self) -> int:
         return len(self.values)
 
-    def take(self, index) -> "Targets":
+    def take(self, index) -> Targets:
         return Targets(self.values[index], self.weights[index])
 
 

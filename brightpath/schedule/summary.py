@@ -12,14 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from brightpath.child import REQUIREMENT_MATRIX, SUBJECTS
-from brightpath.schedule.layout import (
-    N_DAYS,
-    TYPE_BREAK,
-    TYPE_LUNCH,
-    TYPE_SUBJECT,
-    LayoutBatch,
-    build_layouts,
-)
+from brightpath.schedule.layout import N_DAYS, TYPE_BREAK, TYPE_LUNCH, TYPE_SUBJECT, LayoutBatch, build_layouts
 
 SUMMARY_FEATURES: tuple[str, ...] = (
     "block_minutes",  # mean subject-block length, minutes

@@ -48,12 +48,7 @@ from brightpath.simulator.truth import (
     true_components,
     true_scores,
 )
-from brightpath.simulator.weekly import (
-    LivedWeek,
-    WeekFeedback,
-    generate_week_feedback,
-    live_week,
-)
+from brightpath.simulator.weekly import LivedWeek, WeekFeedback, generate_week_feedback, live_week
 
 SIMULATOR_VERSION = "1.0"
 """Version of the simulated population, truth and feedback, recorded in every data card."""

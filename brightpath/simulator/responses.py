@@ -15,7 +15,8 @@ from brightpath.simulator.population import Families
 from brightpath.simulator.truth import COMPONENTS, ideal_block_minutes, true_components, true_scores
 
 _PRAISE = {
-    "block": ["the block lengths are just right", "lessons are the right length for {child}", "blocks fit {child}'s focus"],
+    "block": ["the block lengths are just right", "lessons are the right length for {child}",
+              "blocks fit {child}'s focus"],
     "load": ["the amount of work each day feels right", "a good daily workload", "the day is nicely balanced"],
     "pauses": ["breaks come exactly when {child} needs them", "the rhythm of work and rest works well"],
     "break_length": ["breaks are a good length", "the breaks are well sized"],
@@ -74,9 +75,11 @@ def _comment(rng: np.random.Generator, perceived: float, best: str, worst: str) 
 def _adjustment(best_gap_component: str, families: Families, summaries: np.ndarray, i: int) -> str:
     s = summaries[i]
     if best_gap_component == "block":
-        return "shorten_blocks" if s[_F["block_minutes"]] > ideal_block_minutes(families.take([i]))[0] else "lengthen_blocks"
+        too_long = s[_F["block_minutes"]] > ideal_block_minutes(families.take([i]))[0]
+        return "shorten_blocks" if too_long else "lengthen_blocks"
     if best_gap_component == "load":
-        return "reduce_load" if s[_F["learning_minutes_per_day"]] > daily_learning_minutes(families.age[i]) else "add_load"
+        too_much = s[_F["learning_minutes_per_day"]] > daily_learning_minutes(families.age[i])
+        return "reduce_load" if too_much else "add_load"
     if best_gap_component == "pauses":
         return "add_break" if s[_F["minutes_between_pauses"]] > 60 else "fewer_breaks"
     if best_gap_component == "break_length":

@@ -50,13 +50,7 @@ from brightpath.feedback import ADJUSTMENT_KINDS, FEEDBACK_COLUMNS
 from brightpath.schedule import N_PARAMS, clip_params, layouts_for, summarize_many
 from brightpath.schedule.summary import SUMMARY_INDEX as _F
 from brightpath.simulator.population import Families, SurveyHabits
-from brightpath.simulator.responses import (
-    _CHILDREN,
-    _COMPLAINT,
-    _OPENERS,
-    _PRAISE,
-    _on_likert_scale,
-)
+from brightpath.simulator.responses import _CHILDREN, _COMPLAINT, _OPENERS, _PRAISE, _on_likert_scale
 from brightpath.simulator.truth import (
     COMPONENTS,
     IDEAL_FEATURES,

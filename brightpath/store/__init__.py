@@ -14,13 +14,7 @@ continuous-improvement loop reads its feedback, the multi-week environment a fam
 
 from __future__ import annotations
 
-from brightpath.store.engine import (
-    DATABASE_URL_ENV,
-    create_engine,
-    database_url,
-    head_revision,
-    upgrade,
-)
+from brightpath.store.engine import DATABASE_URL_ENV, create_engine, database_url, head_revision, upgrade
 from brightpath.store.jobs import JOB_ID_ENV, parse_progress, report_progress
 from brightpath.store.models import FINAL_JOB_STATES, JOB_STATES
 from brightpath.store.repository import (

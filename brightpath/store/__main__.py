@@ -10,13 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from brightpath.store.engine import (
-    alembic_config,
-    create_engine,
-    current_revision,
-    database_url,
-    upgrade,
-)
+from brightpath.store.engine import alembic_config, create_engine, current_revision, database_url, upgrade
 
 
 def main(argv: list[str] | None = None) -> int:

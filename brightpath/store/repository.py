@@ -35,14 +35,7 @@ from brightpath.errors import ValidationError
 from brightpath.feedback import FEEDBACK_COLUMNS, parse_feedback
 from brightpath.schedule import PARAM_NAMES
 from brightpath.store.engine import READ_ONLY_OPTION, checkpoint, create_engine, database_url, upgrade
-from brightpath.store.models import (
-    FINAL_JOB_STATES,
-    AuditLog,
-    Feedback,
-    ServedSchedule,
-    TrainingJob,
-    utc_now,
-)
+from brightpath.store.models import FINAL_JOB_STATES, AuditLog, Feedback, ServedSchedule, TrainingJob, utc_now
 
 log = logging.getLogger(__name__)
 

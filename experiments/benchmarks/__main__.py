@@ -6,8 +6,8 @@ import datetime
 import importlib
 import json
 import os
-import platform
 import pkgutil
+import platform
 import sys
 from pathlib import Path
 
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         record = {
             "benchmark": name, "quick": args.quick, "metrics": metrics,
             "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0]},
-            "git": git, "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "git": git, "timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         }
         path = out / f"{name}{'_quick' if args.quick else ''}.json"
         path.write_text(json.dumps(record, indent=2, sort_keys=True))

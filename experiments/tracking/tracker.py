@@ -10,14 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from experiments.tracking.params import (
-    MAX_PARAM_VALUE_CHARS,
-    MAX_TAG_VALUE_CHARS,
-    flatten,
-    param_text,
-    plain,
-    truncate,
-)
+from experiments.tracking.params import MAX_PARAM_VALUE_CHARS, MAX_TAG_VALUE_CHARS, flatten, param_text, plain, truncate
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient

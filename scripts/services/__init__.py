@@ -20,6 +20,7 @@ run as the ``postgres`` user in a directory it owns (``su postgres -s /bin/bash 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -297,21 +298,15 @@ def _stop_one(entry: dict) -> None:
     server_pid = int(entry.get("server_pid", pid))
     signum = signal.SIGINT if "server_pid" in entry else signal.SIGTERM
     for target in {pid, server_pid}:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(target, signum) if target == pid else os.kill(target, signum)
-        except (ProcessLookupError, PermissionError):
-            pass
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and (_alive(pid) or _alive(server_pid)):
         time.sleep(0.1)
         for target in (pid,):
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(target, os.WNOHANG)
-            except ChildProcessError:
-                pass
     for target in (pid, server_pid):
         if _alive(target):
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(target, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
