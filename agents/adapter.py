@@ -10,10 +10,12 @@ with discount 0, ``truncated`` a ``LAST`` step with discount 1 (bootstrap), and 
 step after a ``LAST`` starts a new episode (``FIRST``) and ignores its action, which
 is exactly Gymnasium's next-step autoreset. Only ``Box`` spaces are supported.
 """
+
 from __future__ import annotations
 
 # isort: off
 import brightpath  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow loads)
+
 # isort: on
 import copy
 from typing import Any
@@ -87,8 +89,10 @@ class GymnasiumPyEnvironment(py_environment.PyEnvironment):
 
     def get_state(self) -> dict:
         """``{"np_random": <bit generator state>, "pending_seed": int | None}`` (JSON-serialisable)."""
-        return {"np_random": copy.deepcopy(self._env.unwrapped.np_random.bit_generator.state),
-                "pending_seed": self._pending_seed}
+        return {
+            "np_random": copy.deepcopy(self._env.unwrapped.np_random.bit_generator.state),
+            "pending_seed": self._pending_seed,
+        }
 
     def set_state(self, state: dict) -> None:
         """Restore the RNG saved by ``get_state``; the next step or reset starts a new episode."""
@@ -147,6 +151,7 @@ def schedule_tf_environment(num_envs: int, *, seed: int, env_id: str | None = No
     """
     import envs
 
-    vector_env = gym.make_vec(env_id or envs.ENV_ID, num_envs=num_envs, vectorization_mode="vector_entry_point",
-                              **env_kwargs)
+    vector_env = gym.make_vec(
+        env_id or envs.ENV_ID, num_envs=num_envs, vectorization_mode="vector_entry_point", **env_kwargs
+    )
     return tf_py_environment.TFPyEnvironment(GymnasiumPyEnvironment(vector_env, seed=seed))

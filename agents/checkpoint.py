@@ -11,10 +11,12 @@ running the remaining iterations computes exactly what an uninterrupted run comp
     history = train_ppo(learner, tf_env, start_iteration=checkpoint.start_iteration,
                         history=checkpoint.history, checkpoint=checkpoint)
 """
+
 from __future__ import annotations
 
 # isort: off
 import brightpath  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow loads)
+
 # isort: on
 import json
 import logging
@@ -61,8 +63,9 @@ class TrainingCheckpoint:
         history: the metric history restored (one dict per completed iteration).
     """
 
-    def __init__(self, directory: str | Path, learner: PPOLearner, env: StatefulEnvironment, *,
-                 max_to_keep: int, resume: bool) -> None:
+    def __init__(
+        self, directory: str | Path, learner: PPOLearner, env: StatefulEnvironment, *, max_to_keep: int, resume: bool
+    ) -> None:
         self.directory = Path(directory)
         self._env = env
         if not resume and self.directory.exists():
@@ -74,9 +77,14 @@ class TrainingCheckpoint:
         self._iteration = tf.Variable(0, dtype=tf.int64, trainable=False, name="iteration")
         self._state = tf.Variable("", dtype=tf.string, trainable=False, name="run_state")
         self._checkpointer = common.Checkpointer(
-            ckpt_dir=str(self.directory / TF_CHECKPOINT_SUBDIR), max_to_keep=int(max_to_keep),
-            agent=agent, policy=agent.policy, global_step=agent.train_step_counter,
-            iteration=self._iteration, action_noise=learner.rng, run_state=self._state,
+            ckpt_dir=str(self.directory / TF_CHECKPOINT_SUBDIR),
+            max_to_keep=int(max_to_keep),
+            agent=agent,
+            policy=agent.policy,
+            global_step=agent.train_step_counter,
+            iteration=self._iteration,
+            action_noise=learner.rng,
+            run_state=self._state,
         )
         self.start_iteration = 0
         self.history: list[dict[str, float]] = []

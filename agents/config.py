@@ -5,6 +5,7 @@ one source of their defaults; ``agents.ppo`` and ``agents.networks`` re-export t
 ``agents.ppo.PPOConfig`` and ``agents.networks.NetworkConfig`` are the names to use. Kept apart
 so composing and checking a config never imports TensorFlow.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -179,8 +180,12 @@ class NetworkConfig:
         _check(self, "model.name", self.name in MODELS, f"one of {', '.join(MODELS)}")
         for key in ("actor_fc_layers", "value_fc_layers", "lstm_size"):
             units = getattr(self, key)
-            _check(self, f"model.{key}", isinstance(units, (list, tuple)) and all(map(_is_count, units)),
-                   "a list of positive layer widths")
+            _check(
+                self,
+                f"model.{key}",
+                isinstance(units, (list, tuple)) and all(map(_is_count, units)),
+                "a list of positive layer widths",
+            )
             setattr(self, key, tuple(units))
         _check(self, "model.init_action_std", self.init_action_std > 0, "> 0")
 

@@ -16,10 +16,12 @@ the environment's own definitions (``brightpath.history.encode_tokens``,
 ``summarize_history``, ``envs.weeks_env.observation_layout``); a recurrent policy is run over
 the weeks from its initial state, as in an episode.
 """
+
 from __future__ import annotations
 
 # isort: off
 import brightpath  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow loads)
+
 # isort: on
 from collections.abc import Mapping
 from pathlib import Path
@@ -60,16 +62,21 @@ def unit_action_fn(policy):
     def actions(answers, child_age):
         obs = tf.cast(observation(answers, child_age, xp=tf_namespace()), tf.float32)
         batch = tf.shape(obs)[:1]
-        time_step = ts.TimeStep(step_type=tf.fill(batch, ts.StepType.FIRST), reward=tf.zeros(batch, tf.float32),
-                                discount=tf.ones(batch, tf.float32), observation=obs)
+        time_step = ts.TimeStep(
+            step_type=tf.fill(batch, ts.StepType.FIRST),
+            reward=tf.zeros(batch, tf.float32),
+            discount=tf.ones(batch, tf.float32),
+            observation=obs,
+        )
         action = policy.action(time_step).action
         return tf.clip_by_value(action, -1.0, 1.0)
 
     return actions
 
 
-def export_ppo_generator(policy, directory: Path, *, model_version: str,
-                         metadata: Mapping[str, Any] | None = None) -> Path:
+def export_ppo_generator(
+    policy, directory: Path, *, model_version: str, metadata: Mapping[str, Any] | None = None
+) -> Path:
     """Write the generator SavedModel of a greedy policy (``agent.policy``) to ``directory`` (atomically).
 
     Only the policy's variables are attached to the SavedModel (its networks'
@@ -82,12 +89,24 @@ def export_ppo_generator(policy, directory: Path, *, model_version: str,
         model_version: recorded in ``meta.model_version`` of every schedule (the MLflow run id).
         metadata: extra entries for ``brightpath_model.json`` (model name, evaluation figures).
     """
-    return export_generator(unit_action_fn(policy), {"policy_variables": list(policy.variables())},
-                            Path(directory), source="ppo", model_version=model_version, metadata=metadata)
+    return export_generator(
+        unit_action_fn(policy),
+        {"policy_variables": list(policy.variables())},
+        Path(directory),
+        source="ppo",
+        model_version=model_version,
+        metadata=metadata,
+    )
 
 
-def save_policy(policy, directory: Path, train_step: tf.Variable | None = None, *, model_version: str,
-                metadata: Mapping[str, Any] | None = None) -> Path:
+def save_policy(
+    policy,
+    directory: Path,
+    train_step: tf.Variable | None = None,
+    *,
+    model_version: str,
+    metadata: Mapping[str, Any] | None = None,
+) -> Path:
     """Save a TF-Agents policy with ``PolicySaver`` to ``directory`` (atomically), for research use.
 
     ``brightpath_model.json`` records ``kind: "policy"``, ``source: "ppo"``, ``model_version`` and
@@ -97,8 +116,9 @@ def save_policy(policy, directory: Path, train_step: tf.Variable | None = None, 
 
     def write(tmp: Path) -> None:
         saver.save(str(tmp))
-        write_metadata(tmp, {"kind": POLICY_KIND, "source": "ppo", "model_version": model_version,
-                             **dict(metadata or {})})
+        write_metadata(
+            tmp, {"kind": POLICY_KIND, "source": "ppo", "model_version": model_version, **dict(metadata or {})}
+        )
 
     return atomic_directory_write(Path(directory), write)
 
@@ -151,10 +171,14 @@ def weekly_observations(answers, child_age, tokens, history_mask, next_week, wee
     base = tf.where((count > 0)[:, None], last[:, PARAM_SLICE], family[:, REFERENCE_SLICE])
     progress = tf.cast(count, tf.float32) / float(max(weeks - 1, 1))
     parts = {
-        "profile": family[:, :REFERENCE_SLICE.start], "reference": family[:, REFERENCE_SLICE],
-        "now": tf.concat([now, progress[:, None]], axis=1), "base": base,
-        "summary": summarize_history(tokens, weeks, xp), "last": last,
-        "history": tf.reshape(tokens, [-1, weeks * TOKEN_DIM]), "history_mask": mask,
+        "profile": family[:, : REFERENCE_SLICE.start],
+        "reference": family[:, REFERENCE_SLICE],
+        "now": tf.concat([now, progress[:, None]], axis=1),
+        "base": base,
+        "summary": summarize_history(tokens, weeks, xp),
+        "last": last,
+        "history": tf.reshape(tokens, [-1, weeks * TOKEN_DIM]),
+        "history_mask": mask,
     }
     return tf.concat([parts[name] for name in OBSERVATION_PARTS], axis=1)
 
@@ -177,19 +201,28 @@ def weekly_unit_action_fn(policy, weeks: int, action_mode: str):
     xp = tf_namespace()
 
     @tf.autograph.experimental.do_not_convert
-    def actions(answers, child_age, history_params, history_feedback, history_kind, history_week, history_mask,
-                next_week):
+    def actions(
+        answers, child_age, history_params, history_feedback, history_kind, history_week, history_mask, next_week
+    ):
         mask = tf.cast(history_mask, tf.float32)
-        tokens = encode_tokens(params_to_unit(tf.cast(history_params, tf.float32), xp), history_week,
-                               tf.cast(history_feedback, tf.float32), tf.cast(history_kind, tf.int32), xp)
+        tokens = encode_tokens(
+            params_to_unit(tf.cast(history_params, tf.float32), xp),
+            history_week,
+            tf.cast(history_feedback, tf.float32),
+            tf.cast(history_kind, tf.int32),
+            xp,
+        )
         tokens = tokens * mask[..., None]
         batch = tf.shape(mask)[:1]
         count = tf.cast(tf.reduce_sum(mask, axis=1), tf.int32)
 
         def act(obs, state, first: bool):
-            time_step = ts.TimeStep(step_type=tf.fill(batch, ts.StepType.FIRST if first else ts.StepType.MID),
-                                    reward=tf.zeros(batch, tf.float32), discount=tf.ones(batch, tf.float32),
-                                    observation=obs)
+            time_step = ts.TimeStep(
+                step_type=tf.fill(batch, ts.StepType.FIRST if first else ts.StepType.MID),
+                reward=tf.zeros(batch, tf.float32),
+                discount=tf.ones(batch, tf.float32),
+                observation=obs,
+            )
             return policy.action(time_step, state)
 
         if recurrent:
@@ -216,8 +249,15 @@ def weekly_unit_action_fn(policy, weeks: int, action_mode: str):
     return actions
 
 
-def export_weekly_generator(policy, directory: Path, *, weeks: int, action_mode: str, model_version: str,
-                            metadata: Mapping[str, Any] | None = None) -> Path:
+def export_weekly_generator(
+    policy,
+    directory: Path,
+    *,
+    weeks: int,
+    action_mode: str,
+    model_version: str,
+    metadata: Mapping[str, Any] | None = None,
+) -> Path:
     """Write the weekly generator SavedModel of a greedy multi-week policy to ``directory`` (atomically).
 
     ``serving_default`` (``WEEKLY_SIGNATURE``; loading needs TensorFlow only):
@@ -259,20 +299,38 @@ def export_weekly_generator(policy, directory: Path, *, weeks: int, action_mode:
     module = tf.Module()
     module.policy_variables = list(policy.variables())
 
-    @tf.function(input_signature=[
-        tf.TensorSpec([None, N_ITEMS], tf.float32, name="answers"),
-        tf.TensorSpec([None], tf.float32, name="child_age"),
-        tf.TensorSpec([None, weeks, N_PARAMS], tf.float32, name="history_params"),
-        tf.TensorSpec([None, weeks, len(FEEDBACK_INPUTS)], tf.float32, name="history_feedback"),
-        tf.TensorSpec([None, weeks], tf.int32, name="history_adjustment_kind"),
-        tf.TensorSpec([None, weeks, N_WEEK_FEATURES], tf.float32, name="history_week"),
-        tf.TensorSpec([None, weeks], tf.float32, name="history_mask"),
-        tf.TensorSpec([None, N_WEEK_FEATURES], tf.float32, name="next_week"),
-    ])
-    def serve(answers, child_age, history_params, history_feedback, history_adjustment_kind, history_week,
-              history_mask, next_week):
-        unit = unit_actions(answers, child_age, history_params, history_feedback, history_adjustment_kind,
-                            history_week, history_mask, next_week)
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, N_ITEMS], tf.float32, name="answers"),
+            tf.TensorSpec([None], tf.float32, name="child_age"),
+            tf.TensorSpec([None, weeks, N_PARAMS], tf.float32, name="history_params"),
+            tf.TensorSpec([None, weeks, len(FEEDBACK_INPUTS)], tf.float32, name="history_feedback"),
+            tf.TensorSpec([None, weeks], tf.int32, name="history_adjustment_kind"),
+            tf.TensorSpec([None, weeks, N_WEEK_FEATURES], tf.float32, name="history_week"),
+            tf.TensorSpec([None, weeks], tf.float32, name="history_mask"),
+            tf.TensorSpec([None, N_WEEK_FEATURES], tf.float32, name="next_week"),
+        ]
+    )
+    def serve(
+        answers,
+        child_age,
+        history_params,
+        history_feedback,
+        history_adjustment_kind,
+        history_week,
+        history_mask,
+        next_week,
+    ):
+        unit = unit_actions(
+            answers,
+            child_age,
+            history_params,
+            history_feedback,
+            history_adjustment_kind,
+            history_week,
+            history_mask,
+            next_week,
+        )
         params = unit_to_params(unit, tf_namespace())
         return {name: params[:, i] for i, name in enumerate(PARAM_NAMES)}
 
@@ -280,11 +338,20 @@ def export_weekly_generator(policy, directory: Path, *, weeks: int, action_mode:
 
     def write(tmp: Path) -> None:
         tf.saved_model.save(module, str(tmp), signatures={"serving_default": serve})
-        write_metadata(tmp, {
-            "kind": WEEKLY_GENERATOR_KIND, "source": "ppo", "model_version": model_version,
-            "signature": WEEKLY_SIGNATURE, "weeks": int(weeks), "action_mode": action_mode,
-            "param_names": list(PARAM_NAMES), "feedback_inputs": list(FEEDBACK_INPUTS),
-            "week_features": list(WEEK_FEATURES), **dict(metadata or {}),
-        })
+        write_metadata(
+            tmp,
+            {
+                "kind": WEEKLY_GENERATOR_KIND,
+                "source": "ppo",
+                "model_version": model_version,
+                "signature": WEEKLY_SIGNATURE,
+                "weeks": int(weeks),
+                "action_mode": action_mode,
+                "param_names": list(PARAM_NAMES),
+                "feedback_inputs": list(FEEDBACK_INPUTS),
+                "week_features": list(WEEK_FEATURES),
+                **dict(metadata or {}),
+            },
+        )
 
     return atomic_directory_write(Path(directory), write)

@@ -14,10 +14,12 @@ The agent normalises observations before they reach either network. The multi-we
 task's models (``weeks_mlp``, ``weeks_transformer``, ``weeks_rnn``) are in
 ``agents.weeks_networks``; ``build_networks`` builds them too.
 """
+
 from __future__ import annotations
 
 # isort: off
 import brightpath  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow loads)
+
 # isort: on
 import functools
 import math
@@ -44,8 +46,9 @@ class FeatureTokenEncoder(tf.keras.layers.Layer):
         num_layers: encoder blocks, ≥ 1.
     """
 
-    def __init__(self, num_features: int, d_model: int = 32, num_heads: int = 4, ff_dim: int = 64,
-                 num_layers: int = 1, **kwargs) -> None:
+    def __init__(
+        self, num_features: int, d_model: int = 32, num_heads: int = 4, ff_dim: int = 64, num_layers: int = 1, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         if num_features < 1 or num_layers < 1:
             raise ValueError(f"num_features, num_layers: expected ≥ 1, got {num_features} and {num_layers}")
@@ -55,14 +58,17 @@ class FeatureTokenEncoder(tf.keras.layers.Layer):
         self.ff_dim, self.num_layers = int(ff_dim), int(num_layers)
         self.blocks = []
         for i in range(self.num_layers):
-            self.blocks.append((
-                tf.keras.layers.LayerNormalization(epsilon=1e-5, name=f"block{i}_ln_attention"),
-                tf.keras.layers.MultiHeadAttention(self.num_heads, self.d_model // self.num_heads,
-                                                   name=f"block{i}_attention"),
-                tf.keras.layers.LayerNormalization(epsilon=1e-5, name=f"block{i}_ln_ffn"),
-                tf.keras.layers.Dense(self.ff_dim, activation="gelu", name=f"block{i}_ffn_in"),
-                tf.keras.layers.Dense(self.d_model, name=f"block{i}_ffn_out"),
-            ))
+            self.blocks.append(
+                (
+                    tf.keras.layers.LayerNormalization(epsilon=1e-5, name=f"block{i}_ln_attention"),
+                    tf.keras.layers.MultiHeadAttention(
+                        self.num_heads, self.d_model // self.num_heads, name=f"block{i}_attention"
+                    ),
+                    tf.keras.layers.LayerNormalization(epsilon=1e-5, name=f"block{i}_ln_ffn"),
+                    tf.keras.layers.Dense(self.ff_dim, activation="gelu", name=f"block{i}_ffn_in"),
+                    tf.keras.layers.Dense(self.d_model, name=f"block{i}_ffn_out"),
+                )
+            )
         self.final_norm = tf.keras.layers.LayerNormalization(epsilon=1e-5, name="final_ln")
 
     def build(self, input_shape) -> None:
@@ -70,10 +76,16 @@ class FeatureTokenEncoder(tf.keras.layers.Layer):
             raise ValueError(f"FeatureTokenEncoder: expected {self.num_features} features, got shape {input_shape}")
         # One initializer instance per weight: an unseeded instance repeats its values.
         std = 1.0 / math.sqrt(self.d_model)
-        self.value_embedding = self.add_weight(name="value_embedding", shape=(self.num_features, self.d_model),
-                                               initializer=tf.keras.initializers.RandomNormal(stddev=std))
-        self.feature_embedding = self.add_weight(name="feature_embedding", shape=(self.num_features, self.d_model),
-                                                 initializer=tf.keras.initializers.RandomNormal(stddev=std))
+        self.value_embedding = self.add_weight(
+            name="value_embedding",
+            shape=(self.num_features, self.d_model),
+            initializer=tf.keras.initializers.RandomNormal(stddev=std),
+        )
+        self.feature_embedding = self.add_weight(
+            name="feature_embedding",
+            shape=(self.num_features, self.d_model),
+            initializer=tf.keras.initializers.RandomNormal(stddev=std),
+        )
         super().build(input_shape)
 
     def call(self, inputs, training=False):
@@ -86,8 +98,14 @@ class FeatureTokenEncoder(tf.keras.layers.Layer):
 
     def get_config(self) -> dict:
         # TF-Agents copies preprocessing layers with from_config(get_config()).
-        return {**super().get_config(), "num_features": self.num_features, "d_model": self.d_model,
-                "num_heads": self.num_heads, "ff_dim": self.ff_dim, "num_layers": self.num_layers}
+        return {
+            **super().get_config(),
+            "num_features": self.num_features,
+            "d_model": self.d_model,
+            "num_heads": self.num_heads,
+            "ff_dim": self.ff_dim,
+            "num_layers": self.num_layers,
+        }
 
 
 def build_networks(observation_spec, action_spec, config: NetworkConfig):
@@ -117,13 +135,20 @@ def build_networks(observation_spec, action_spec, config: NetworkConfig):
         return FeatureTokenEncoder(num_features, size.d_model, size.num_heads, size.ff_dim, size.num_layers)
 
     actor = actor_distribution_network.ActorDistributionNetwork(
-        observation_spec, action_spec, preprocessing_layers=encoder(),
-        fc_layer_params=tuple(config.actor_fc_layers), activation_fn=tf.keras.activations.tanh,
-        continuous_projection_net=projection, name=f"{config.name}_actor",
+        observation_spec,
+        action_spec,
+        preprocessing_layers=encoder(),
+        fc_layer_params=tuple(config.actor_fc_layers),
+        activation_fn=tf.keras.activations.tanh,
+        continuous_projection_net=projection,
+        name=f"{config.name}_actor",
     )
     value = value_network.ValueNetwork(
-        observation_spec, preprocessing_layers=encoder(), fc_layer_params=tuple(config.value_fc_layers),
-        activation_fn=tf.keras.activations.tanh, name=f"{config.name}_value",
+        observation_spec,
+        preprocessing_layers=encoder(),
+        fc_layer_params=tuple(config.value_fc_layers),
+        activation_fn=tf.keras.activations.tanh,
+        name=f"{config.name}_value",
     )
     return actor, value
 

@@ -28,10 +28,12 @@ updates the observation and reward normalisers once with every decision of the b
 Randomness (action noise, minibatch order) comes from one ``tf.random.Generator``
 (``PPOLearner.rng``), which a checkpoint saves, so a resumed run continues exactly.
 """
+
 from __future__ import annotations
 
 # isort: off
 import brightpath  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow loads)
+
 # isort: on
 import time
 from typing import Any, NamedTuple
@@ -57,8 +59,16 @@ def learning_rate_schedule(config: PPOConfig, batch_size: int):
     return tf.keras.optimizers.schedules.PolynomialDecay(config.learning_rate, total_steps, 0.0)
 
 
-def make_agent(time_step_spec, action_spec, actor_net, value_net, config: PPOConfig, *, batch_size: int,
-               train_step_counter: tf.Variable | None = None) -> ppo_clip_agent.PPOClipAgent:
+def make_agent(
+    time_step_spec,
+    action_spec,
+    actor_net,
+    value_net,
+    config: PPOConfig,
+    *,
+    batch_size: int,
+    train_step_counter: tf.Variable | None = None,
+) -> ppo_clip_agent.PPOClipAgent:
     """A ``PPOClipAgent`` with GAE, clipping, entropy bonus and observation normalisation, initialised.
 
     Its ``num_epochs`` is 1 and its normalisers are updated by ``PPOLearner.update``,
@@ -167,8 +177,9 @@ class PPOLearner:
         jit_compile: compile the update step with XLA (``NetworkConfig.jit_compile``).
     """
 
-    def __init__(self, agent: ppo_clip_agent.PPOClipAgent, config: PPOConfig, *, seed: int,
-                 jit_compile: bool = False) -> None:
+    def __init__(
+        self, agent: ppo_clip_agent.PPOClipAgent, config: PPOConfig, *, seed: int, jit_compile: bool = False
+    ) -> None:
         self.agent = agent
         self.config = config
         self.rng = tf.random.Generator.from_seed(int(seed))
@@ -199,26 +210,34 @@ class PPOLearner:
         policy_state = self.agent.collect_policy.get_initial_state(tf_env.batch_size)
         decisions, infos, returns = [], [], 0.0
         while True:
-            action, policy_state, info = self._sample(time_step, policy_state,
-                                                      tf.cast(self.rng.make_seeds(1)[:, 0], tf.int32))
+            action, policy_state, info = self._sample(
+                time_step, policy_state, tf.cast(self.rng.make_seeds(1)[:, 0], tf.int32)
+            )
             next_time_step = tf_env.step(action)
-            decisions.append(trajectory.from_transition(time_step, policy_step.PolicyStep(action, (), info),
-                                                        next_time_step))
+            decisions.append(
+                trajectory.from_transition(time_step, policy_step.PolicyStep(action, (), info), next_time_step)
+            )
             infos.append(tf_env.pyenv.get_info())
             returns = returns + next_time_step.reward.numpy()
             ended = next_time_step.is_last().numpy()
             if ended.all():
                 break
             if ended.any():
-                raise RuntimeError("collect: some episodes ended before others; the environments must step "
-                                   "their episodes in lockstep (equal lengths, reset together)")
+                raise RuntimeError(
+                    "collect: some episodes ended before others; the environments must step "
+                    "their episodes in lockstep (equal lengths, reset together)"
+                )
             time_step = next_time_step
         # The boundary step (LAST → FIRST) that TF-Agents' PPO needs after the last decision: its
         # action and reward are never used (the loss masks it; returns read the decisions' rewards).
         boundary = trajectory.Trajectory(
-            step_type=next_time_step.step_type, observation=next_time_step.observation, action=action,
-            policy_info=info, next_step_type=tf.zeros_like(next_time_step.step_type),
-            reward=tf.zeros_like(next_time_step.reward), discount=tf.ones_like(next_time_step.discount),
+            step_type=next_time_step.step_type,
+            observation=next_time_step.observation,
+            action=action,
+            policy_info=info,
+            next_step_type=tf.zeros_like(next_time_step.step_type),
+            reward=tf.zeros_like(next_time_step.reward),
+            discount=tf.ones_like(next_time_step.discount),
         )
         experience = tf.nest.map_structure(lambda *steps: tf.stack(steps, axis=1), *decisions, boundary)
         return Collected(experience, np.asarray(returns, dtype=np.float32), _join_infos(infos, len(returns)))
@@ -236,10 +255,12 @@ class PPOLearner:
 
     def _estimate_impl(self, experience):
         policy = self.agent.collect_policy
-        values, _ = policy.apply_value_network(experience.observation, experience.step_type,
-                                               value_state=policy.get_initial_value_state(
-                                                   tf.shape(experience.step_type)[0]),
-                                               training=False)
+        values, _ = policy.apply_value_network(
+            experience.observation,
+            experience.step_type,
+            value_state=policy.get_initial_value_state(tf.shape(experience.step_type)[0]),
+            training=False,
+        )
         _, _, next_time_steps = trajectory.to_transition(experience)
         returns, advantages = self.agent.compute_return_and_advantage(next_time_steps, values)
         valid = ~experience.is_boundary()[:, :-1]
@@ -271,7 +292,7 @@ class PPOLearner:
         for _ in range(self.config.num_epochs):
             order = tf.argsort(self.rng.uniform([batch]))
             for start in range(0, batch, size):
-                index = order[start:start + size]
+                index = order[start : start + size]
                 loss = self._train(tf.nest.map_structure(lambda x, index=index: tf.gather(x, index), experience))
                 policy_losses.append(float(loss.extra.policy_gradient_loss))
                 value_losses.append(float(loss.extra.value_estimation_loss))
@@ -297,8 +318,12 @@ class PPOLearner:
 
         ``experience``: the decisions flattened to ``[n]`` (a stateless policy), or whole episodes
         ``[batch, time]`` (a recurrent policy, run from its initial state; boundary steps left out)."""
-        time_step = ts.TimeStep(experience.step_type, tf.zeros_like(experience.reward),
-                                tf.ones_like(experience.discount), experience.observation)
+        time_step = ts.TimeStep(
+            experience.step_type,
+            tf.zeros_like(experience.reward),
+            tf.ones_like(experience.discount),
+            experience.observation,
+        )
         state = self.agent.collect_policy.get_initial_state(tf.shape(experience.step_type)[0])
         new = self.agent.collect_policy.distribution(time_step, state).action
         old_params = experience.policy_info["dist_params"]
@@ -320,7 +345,7 @@ class PPOLearner:
             raise ValueError("greedy_actions: a recurrent policy acts on whole episodes; use greedy_episode_actions")
         out = [np.zeros((0,) + tuple(self.agent.action_spec.shape), np.float32)]
         for start in range(0, len(observations), batch_size):
-            obs = tf.constant(observations[start:start + batch_size], dtype=tf.float32)
+            obs = tf.constant(observations[start : start + batch_size], dtype=tf.float32)
             out.append(self._greedy(ts.restart(obs, batch_size=int(obs.shape[0]))).numpy())
         return np.clip(np.concatenate(out), -1.0, 1.0)
 
@@ -337,8 +362,9 @@ class PPOLearner:
         out = []
         for t in range(steps):
             step_type = tf.fill([n], ts.StepType.FIRST if t == 0 else ts.StepType.MID)
-            time_step = ts.TimeStep(step_type, tf.zeros([n], tf.float32), tf.ones([n], tf.float32),
-                                    tf.constant(observations[:, t]))
+            time_step = ts.TimeStep(
+                step_type, tf.zeros([n], tf.float32), tf.ones([n], tf.float32), tf.constant(observations[:, t])
+            )
             action, state = self._greedy_step(time_step, state)
             out.append(action.numpy())
         return np.clip(np.stack(out, axis=1), -1.0, 1.0)
@@ -381,13 +407,24 @@ class GreedyEpisodeActor:
 
 def _join_infos(infos: list[Any], batch: int) -> dict[str, np.ndarray]:
     """The per-environment arrays (length ``batch``) of each step's ``info``, joined step after step."""
-    keys = [key for key, value in infos[0].items()
-            if isinstance(value, np.ndarray) and value.ndim >= 1 and len(value) == batch
-            and all(key in info for info in infos)]
+    keys = [
+        key
+        for key, value in infos[0].items()
+        if isinstance(value, np.ndarray)
+        and value.ndim >= 1
+        and len(value) == batch
+        and all(key in info for info in infos)
+    ]
     return {key: np.concatenate([np.asarray(info[key]) for info in infos]) for key in keys}
 
 
 __all__ = [
-    "Advantages", "Collected", "GreedyEpisodeActor", "PPOConfig", "PPOLearner", "ReferenceKLConfig",
-    "learning_rate_schedule", "make_agent",
+    "Advantages",
+    "Collected",
+    "GreedyEpisodeActor",
+    "PPOConfig",
+    "PPOLearner",
+    "ReferenceKLConfig",
+    "learning_rate_schedule",
+    "make_agent",
 ]

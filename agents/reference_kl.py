@@ -14,6 +14,7 @@ units, read from the observation itself (``envs.schedule_env.REFERENCE_SLICE``).
 trajectory's ``policy_info`` when it sampled ``a``. The per-sample estimate
 ``log π − log π_ref`` has expectation ``KL(π‖π_ref)``.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -42,8 +43,9 @@ class ReferenceKL(NamedTuple):
     log_ratio: tf.Tensor
 
 
-def log_ratio(observation: tf.Tensor, action: tf.Tensor, loc: tf.Tensor, scale: tf.Tensor,
-              sigma_ref: float) -> tf.Tensor:
+def log_ratio(
+    observation: tf.Tensor, action: tf.Tensor, loc: tf.Tensor, scale: tf.Tensor, sigma_ref: float
+) -> tf.Tensor:
     """``log π(a|s) − log π_ref(a|s)`` summed over action dimensions, shape ``observation.shape[:-1]``.
 
     Args:

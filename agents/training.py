@@ -29,10 +29,12 @@ Metrics per iteration (stable names; ``env_steps`` is the number of environment 
 second of the whole iteration), ``perf/collect_steps_per_s`` (of collection alone),
 ``perf/update_seconds``, ``perf/iteration_seconds``.
 """
+
 from __future__ import annotations
 
 # isort: off
 import brightpath  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow loads)
+
 # isort: on
 import logging
 import time
@@ -78,8 +80,15 @@ def build_learner(tf_env, network: NetworkConfig, config: PPOConfig, *, seed: in
     seed_everything(seed, with_tensorflow=True)
     actor, value = build_networks(tf_env.observation_spec(), tf_env.action_spec(), network)
     global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
-    agent = make_agent(tf_env.time_step_spec(), tf_env.action_spec(), actor, value, config,
-                       batch_size=int(tf_env.batch_size), train_step_counter=global_step)
+    agent = make_agent(
+        tf_env.time_step_spec(),
+        tf_env.action_spec(),
+        actor,
+        value,
+        config,
+        batch_size=int(tf_env.batch_size),
+        train_step_counter=global_step,
+    )
     return PPOLearner(agent, config, seed=seed, jit_compile=network.jit_compile)
 
 
@@ -124,19 +133,22 @@ def train_ppo(
 
         env_steps += batch.env_steps
         metrics.update(batch.metrics())
-        metrics.update({
-            "charts/penalised_return": _episode_mean(shaped.experience),
-            "charts/reference_kl": float(np.mean(shaped.log_ratio.numpy())),
-            "losses/explained_variance": advantages.explained_variance,
-            "perf/env_steps_per_s": batch.env_steps / seconds,
-            "perf/collect_steps_per_s": batch.env_steps / collect_seconds,
-            "perf/iteration_seconds": seconds,
-        })
+        metrics.update(
+            {
+                "charts/penalised_return": _episode_mean(shaped.experience),
+                "charts/reference_kl": float(np.mean(shaped.log_ratio.numpy())),
+                "losses/explained_variance": advantages.explained_variance,
+                "perf/env_steps_per_s": batch.env_steps / seconds,
+                "perf/collect_steps_per_s": batch.env_steps / collect_seconds,
+                "perf/iteration_seconds": seconds,
+            }
+        )
         history.append({"env_steps": env_steps, **metrics})
         for callback in callbacks:
             callback.on_iteration(iteration, env_steps, metrics)
-        if checkpoint is not None and (iteration % config.checkpoint_interval == 0
-                                       or iteration == config.num_iterations):
+        if checkpoint is not None and (
+            iteration % config.checkpoint_interval == 0 or iteration == config.num_iterations
+        ):
             checkpoint.save(iteration, history)
     for callback in callbacks:
         callback.on_train_end()
@@ -174,8 +186,14 @@ class ProgressBar:
     def on_train_begin(self, start_iteration: int, num_iterations: int) -> None:
         from tqdm.auto import tqdm
 
-        self._bar = tqdm(total=num_iterations, initial=start_iteration, desc=self.description, unit="it",
-                         mininterval=self.mininterval, file=self.file)
+        self._bar = tqdm(
+            total=num_iterations,
+            initial=start_iteration,
+            desc=self.description,
+            unit="it",
+            mininterval=self.mininterval,
+            file=self.file,
+        )
 
     def on_iteration(self, iteration: int, env_steps: int, metrics: dict[str, float]) -> None:
         postfix = {"ret": f"{metrics['charts/episodic_return']:.3f}"}

@@ -19,10 +19,12 @@ The observation reaches the networks raw: the weeks agent leaves PPO's observati
 normaliser off (``configs/agent/weeks_ppo.yaml``), because the history mask must stay 0/1
 and every part is already on a 0–1 or −1–1 scale.
 """
+
 from __future__ import annotations
 
 # isort: off
 import brightpath  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow loads)
+
 # isort: on
 import math
 
@@ -91,8 +93,9 @@ class WeekHistoryEncoder(tf.keras.layers.Layer):
         d_model, num_heads, ff_dim, num_layers: as ``agents.config.EncoderConfig``.
     """
 
-    def __init__(self, weeks: int, d_model: int = 32, num_heads: int = 4, ff_dim: int = 64, num_layers: int = 1,
-                 **kwargs) -> None:
+    def __init__(
+        self, weeks: int, d_model: int = 32, num_heads: int = 4, ff_dim: int = 64, num_layers: int = 1, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         if d_model % num_heads:
             raise ValueError(f"d_model: expected a multiple of num_heads={num_heads}, got {d_model}")
@@ -105,20 +108,25 @@ class WeekHistoryEncoder(tf.keras.layers.Layer):
         self.token_projection = tf.keras.layers.Dense(self.d_model, name="token_projection")
         self.blocks = []
         for i in range(self.num_layers):
-            self.blocks.append((
-                tf.keras.layers.LayerNormalization(epsilon=1e-5, name=f"block{i}_ln_attention"),
-                tf.keras.layers.MultiHeadAttention(self.num_heads, self.d_model // self.num_heads,
-                                                   name=f"block{i}_attention"),
-                tf.keras.layers.LayerNormalization(epsilon=1e-5, name=f"block{i}_ln_ffn"),
-                tf.keras.layers.Dense(self.ff_dim, activation="gelu", name=f"block{i}_ffn_in"),
-                tf.keras.layers.Dense(self.d_model, name=f"block{i}_ffn_out"),
-            ))
+            self.blocks.append(
+                (
+                    tf.keras.layers.LayerNormalization(epsilon=1e-5, name=f"block{i}_ln_attention"),
+                    tf.keras.layers.MultiHeadAttention(
+                        self.num_heads, self.d_model // self.num_heads, name=f"block{i}_attention"
+                    ),
+                    tf.keras.layers.LayerNormalization(epsilon=1e-5, name=f"block{i}_ln_ffn"),
+                    tf.keras.layers.Dense(self.ff_dim, activation="gelu", name=f"block{i}_ffn_in"),
+                    tf.keras.layers.Dense(self.d_model, name=f"block{i}_ffn_out"),
+                )
+            )
         self.final_norm = tf.keras.layers.LayerNormalization(epsilon=1e-5, name="final_ln")
 
     def build(self, input_shape) -> None:
         self.slot_embedding = self.add_weight(
-            name="slot_embedding", shape=(self.weeks, self.d_model),
-            initializer=tf.keras.initializers.RandomNormal(stddev=1.0 / math.sqrt(self.d_model)))
+            name="slot_embedding",
+            shape=(self.weeks, self.d_model),
+            initializer=tf.keras.initializers.RandomNormal(stddev=1.0 / math.sqrt(self.d_model)),
+        )
         super().build(input_shape)
 
     def call(self, inputs, training=False):
@@ -135,12 +143,19 @@ class WeekHistoryEncoder(tf.keras.layers.Layer):
             x = x + ffn_out(ffn_in(ln_ffn(x)))
         x = self.final_norm(x)
         pooled = tf.reduce_sum(x[:, 1:] * mask[..., None], axis=1) / tf.maximum(
-            tf.reduce_sum(mask, axis=1, keepdims=True), 1.0)
+            tf.reduce_sum(mask, axis=1, keepdims=True), 1.0
+        )
         return tf.concat([x[:, 0], pooled], axis=-1)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "weeks": self.weeks, "d_model": self.d_model, "num_heads": self.num_heads,
-                "ff_dim": self.ff_dim, "num_layers": self.num_layers}
+        return {
+            **super().get_config(),
+            "weeks": self.weeks,
+            "d_model": self.d_model,
+            "num_heads": self.num_heads,
+            "ff_dim": self.ff_dim,
+            "num_layers": self.num_layers,
+        }
 
 
 def build_weeks_networks(observation_spec, action_spec, config, projection):
@@ -162,14 +177,25 @@ def build_weeks_networks(observation_spec, action_spec, config, projection):
     tanh = tf.keras.activations.tanh
     if config.name == "weeks_rnn":
         actor = actor_distribution_rnn_network.ActorDistributionRnnNetwork(
-            observation_spec, action_spec, preprocessing_layers=ObservationParts(weeks, RNN_PARTS),
-            input_fc_layer_params=tuple(config.actor_fc_layers), lstm_size=tuple(config.lstm_size),
-            output_fc_layer_params=(), activation_fn=tanh, continuous_projection_net=projection,
-            name="weeks_rnn_actor")
+            observation_spec,
+            action_spec,
+            preprocessing_layers=ObservationParts(weeks, RNN_PARTS),
+            input_fc_layer_params=tuple(config.actor_fc_layers),
+            lstm_size=tuple(config.lstm_size),
+            output_fc_layer_params=(),
+            activation_fn=tanh,
+            continuous_projection_net=projection,
+            name="weeks_rnn_actor",
+        )
         value = value_rnn_network.ValueRnnNetwork(
-            observation_spec, preprocessing_layers=ObservationParts(weeks, RNN_PARTS),
-            input_fc_layer_params=tuple(config.value_fc_layers), lstm_size=tuple(config.lstm_size),
-            output_fc_layer_params=(), activation_fn=tanh, name="weeks_rnn_value")
+            observation_spec,
+            preprocessing_layers=ObservationParts(weeks, RNN_PARTS),
+            input_fc_layer_params=tuple(config.value_fc_layers),
+            lstm_size=tuple(config.lstm_size),
+            output_fc_layer_params=(),
+            activation_fn=tanh,
+            name="weeks_rnn_value",
+        )
         return actor, value
 
     def encoder():
@@ -179,15 +205,30 @@ def build_weeks_networks(observation_spec, action_spec, config, projection):
         return WeekHistoryEncoder(weeks, size.d_model, size.num_heads, size.ff_dim, size.num_layers)
 
     actor = actor_distribution_network.ActorDistributionNetwork(
-        observation_spec, action_spec, preprocessing_layers=encoder(), fc_layer_params=tuple(config.actor_fc_layers),
-        activation_fn=tanh, continuous_projection_net=projection, name=f"{config.name}_actor")
+        observation_spec,
+        action_spec,
+        preprocessing_layers=encoder(),
+        fc_layer_params=tuple(config.actor_fc_layers),
+        activation_fn=tanh,
+        continuous_projection_net=projection,
+        name=f"{config.name}_actor",
+    )
     value = value_network.ValueNetwork(
-        observation_spec, preprocessing_layers=encoder(), fc_layer_params=tuple(config.value_fc_layers),
-        activation_fn=tanh, name=f"{config.name}_value")
+        observation_spec,
+        preprocessing_layers=encoder(),
+        fc_layer_params=tuple(config.value_fc_layers),
+        activation_fn=tanh,
+        name=f"{config.name}_value",
+    )
     return actor, value
 
 
 __all__ = [
-    "CONTEXT_PARTS", "MLP_PARTS", "ObservationParts", "RNN_PARTS", "WeekHistoryEncoder", "build_weeks_networks",
+    "CONTEXT_PARTS",
+    "MLP_PARTS",
+    "ObservationParts",
+    "RNN_PARTS",
+    "WeekHistoryEncoder",
+    "build_weeks_networks",
     "weeks_of",
 ]

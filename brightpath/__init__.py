@@ -8,6 +8,7 @@ Importing it sets ``TF_USE_LEGACY_KERAS=1`` before TensorFlow can be imported,
 because TF-Agents 0.19 needs Keras 2 (``tf_keras``) under TensorFlow 2.21.
 TensorFlow itself is imported lazily, only by the code that needs it.
 """
+
 from __future__ import annotations
 
 import os

@@ -26,6 +26,7 @@ p-values, so a generator that fails one kind of family shows up even when the
 overall means agree. ``format_report`` prints the seed's report; ``to_dict`` gives the
 JSON report.
 """
+
 from __future__ import annotations
 
 import math
@@ -171,14 +172,34 @@ def ab_test(
         winner = "A" if difference > 0 else "B"
     note = None
     if degenerate:
-        note = ("zero variance and equal means: the arms are identical" if difference == 0.0
-                else "zero variance: every family shows the same difference")
+        note = (
+            "zero variance and equal means: the arms are identical"
+            if difference == 0.0
+            else "zero variance: every family shows the same difference"
+        )
     return ABResult(
-        name_a=names[0], name_b=names[1], metric=metric, test=test, n_a=len(a), n_b=len(b),
-        mean_a=float(a.mean()), mean_b=float(b.mean()), std_a=_std(a), std_b=_std(b),
-        mean_difference=difference, ci_low=low, ci_high=high, ci_level=ci_level,
-        t_stat=t, df=float(df), p_value=p, effect_size=float(effect), effect_size_name=effect_name,
-        alpha=alpha, winner=winner, note=note,
+        name_a=names[0],
+        name_b=names[1],
+        metric=metric,
+        test=test,
+        n_a=len(a),
+        n_b=len(b),
+        mean_a=float(a.mean()),
+        mean_b=float(b.mean()),
+        std_a=_std(a),
+        std_b=_std(b),
+        mean_difference=difference,
+        ci_low=low,
+        ci_high=high,
+        ci_level=ci_level,
+        t_stat=t,
+        df=float(df),
+        p_value=p,
+        effect_size=float(effect),
+        effect_size_name=effect_name,
+        alpha=alpha,
+        winner=winner,
+        note=note,
     )
 
 
@@ -220,10 +241,10 @@ def format_report(result: ABResult) -> str:
     return "\n".join(lines)
 
 
-
 # ---------------------------------------------------------------------------
 # Segment view
 # ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SegmentRow:
@@ -251,9 +272,9 @@ class SegmentRow:
     winner: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (None if isinstance(v, float) and math.isnan(v) else _json_number(v))
-                for k, v in asdict(self).items()}
-
+        return {
+            k: (None if isinstance(v, float) and math.isnan(v) else _json_number(v)) for k, v in asdict(self).items()
+        }
 
 
 def segment_view(
@@ -302,15 +323,30 @@ def segment_view(
         winner = None
         if p_holm < alpha and result.mean_difference != 0.0:
             winner = "A" if result.mean_difference > 0 else "B"
-        rows.append(SegmentRow(segment, level, n, mean_a, mean_b, result.mean_difference, result.ci_low,
-                               result.ci_high, result.p_value, p_holm, winner))
+        rows.append(
+            SegmentRow(
+                segment,
+                level,
+                n,
+                mean_a,
+                mean_b,
+                result.mean_difference,
+                result.ci_low,
+                result.ci_high,
+                result.p_value,
+                p_holm,
+                winner,
+            )
+        )
     return rows
 
 
 def format_segments(rows: Sequence[SegmentRow], names: tuple[str, str] = ("A", "B")) -> str:
     """A fixed-width table of ``segment_view`` rows."""
-    header = f"{'segment':<16}{'level':<8}{'n':>6}{names[0][:12]:>14}{names[1][:12]:>14}{'A - B':>10}" \
-             f"{'95% CI':>22}{'p (Holm)':>10}  winner"
+    header = (
+        f"{'segment':<16}{'level':<8}{'n':>6}{names[0][:12]:>14}{names[1][:12]:>14}{'A - B':>10}"
+        f"{'95% CI':>22}{'p (Holm)':>10}  winner"
+    )
     lines = [header]
     for r in rows:
         if math.isnan(r.p_value):
@@ -318,12 +354,20 @@ def format_segments(rows: Sequence[SegmentRow], names: tuple[str, str] = ("A", "
         else:
             ci, p = f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}]", f"{r.p_holm:.4f}"
         winner = {"A": names[0], "B": names[1]}.get(r.winner or "", "-")
-        lines.append(f"{r.segment:<16}{r.level:<8}{r.n:>6}{r.mean_a:>14.4f}{r.mean_b:>14.4f}"
-                     f"{r.mean_difference:>+10.4f}{ci:>22}{p:>10}  {winner}")
+        lines.append(
+            f"{r.segment:<16}{r.level:<8}{r.n:>6}{r.mean_a:>14.4f}{r.mean_b:>14.4f}"
+            f"{r.mean_difference:>+10.4f}{ci:>22}{p:>10}  {winner}"
+        )
     return "\n".join(lines)
 
 
 __all__ = [
-    "ABResult", "SegmentRow", "ab_test", "format_report", "format_segments", "paired_test", "segment_view",
+    "ABResult",
+    "SegmentRow",
+    "ab_test",
+    "format_report",
+    "format_segments",
+    "paired_test",
+    "segment_view",
     "welch_test",
 ]

@@ -25,6 +25,7 @@ A trained adaptive policy is evaluated as its exported weekly generator
 (``WeeklyGeneratorPolicy``: the SavedModel the backend loads, fed each week the weeks lived so
 far), by the same harness.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -126,8 +127,11 @@ def run_weekly_policy(
         context = week_context(dates[:, week])
         params = np.asarray(policy.act(week, context), dtype=np.float64)
         if params.shape != (n, N_PARAMS) or not np.all(np.isfinite(params)):
-            raise ValidationError(f"{policy.name}.act(week={week})", f"<array of shape {list(params.shape)}>",
-                                  f"finite parameters of shape [{n}, {N_PARAMS}]")
+            raise ValidationError(
+                f"{policy.name}.act(week={week})",
+                f"<array of shape {list(params.shape)}>",
+                f"finite parameters of shape [{n}, {N_PARAMS}]",
+            )
         lived = live_week(families, habits, context, params, week, world_rng)
         policy.observe(week, lived.params, lived.feedback)
         for name, values in scores.items():
@@ -190,10 +194,12 @@ def weekly_oracle(
     if len(dates) != n:
         raise ValidationError("start_dates", f"<{len(dates)} dates>", f"one start date per family ({n})")
     rows = np.repeat(np.arange(n), weeks)  # family i's week t is row i·W + t
-    result = oracle_search(families.take(rows), np.random.default_rng(seed), config,
-                           context=week_context(dates.reshape(-1)))
-    return WeeklyOracle(params=result.params.reshape(n, weeks, N_PARAMS),
-                        satisfaction=result.satisfaction.reshape(n, weeks))
+    result = oracle_search(
+        families.take(rows), np.random.default_rng(seed), config, context=week_context(dates.reshape(-1))
+    )
+    return WeeklyOracle(
+        params=result.params.reshape(n, weeks, N_PARAMS), satisfaction=result.satisfaction.reshape(n, weeks)
+    )
 
 
 class RepeatedGenerator:
@@ -348,8 +354,13 @@ class FamilyBayesOpt:
     ) -> None:
         if strategy not in self.STRATEGIES:
             raise ValidationError("strategy", strategy, f"one of {', '.join(self.STRATEGIES)}")
-        for field, value in (("n_candidates", n_candidates), ("spread", spread), ("prior_sd", prior_sd),
-                             ("lengthscale", lengthscale), ("noise_sd", noise_sd)):
+        for field, value in (
+            ("n_candidates", n_candidates),
+            ("spread", spread),
+            ("prior_sd", prior_sd),
+            ("lengthscale", lengthscale),
+            ("noise_sd", noise_sd),
+        ):
             if not value > 0:
                 raise ValidationError(field, value, "a positive number")
         if beta < 0 or distance_penalty < 0:
@@ -361,15 +372,17 @@ class FamilyBayesOpt:
     def start(self, answers: np.ndarray, child_age: np.ndarray, rng: np.random.Generator) -> None:
         expert = params_to_unit(expert_params(answers, child_age).astype(np.float64))
         n, k = len(expert), self.n_candidates
-        moves = np.concatenate([np.zeros((1, N_PARAMS))] + [sign * scale * self.spread * np.eye(N_PARAMS)
-                                                              for scale in (1.0, 2.0) for sign in (1.0, -1.0)])
+        moves = np.concatenate(
+            [np.zeros((1, N_PARAMS))]
+            + [sign * scale * self.spread * np.eye(N_PARAMS) for scale in (1.0, 2.0) for sign in (1.0, -1.0)]
+        )
         unit = expert[:, None, :] + rng.normal(0.0, self.spread, (n, k, N_PARAMS))
-        unit[:, :min(k, len(moves))] = expert[:, None, :] + moves[:k]
+        unit[:, : min(k, len(moves))] = expert[:, None, :] + moves[:k]
         self._candidates = unit_to_params(unit.reshape(n * k, N_PARAMS)).reshape(n, k, N_PARAMS)
         snapped = params_to_unit(self._candidates)
         self._mean = self.prior_mean - self.distance_penalty * ((snapped - expert[:, None, :]) ** 2).sum(axis=2)
         distance = ((snapped[:, :, None, :] - snapped[:, None, :, :]) ** 2).sum(axis=3)
-        self._kernel = self.prior_sd ** 2 * np.exp(-0.5 * distance / self.lengthscale ** 2)
+        self._kernel = self.prior_sd**2 * np.exp(-0.5 * distance / self.lengthscale**2)
         self._chosen: list[np.ndarray] = []
         self._ratings: list[np.ndarray] = []
         self._rng = rng
@@ -386,7 +399,7 @@ class FamilyBayesOpt:
         cross = self._kernel[rows, :, chosen].transpose(0, 2, 1)  # [n, K, t]: k(candidate, observed)
         gram = self._kernel[rows[:, :, None], chosen[:, :, None], chosen[:, None, :]]  # [n, t, t]
         # An unrated week is an observation with (practically) infinite noise: it changes nothing.
-        noise = np.where(rated, self.noise_sd ** 2, 1e6)
+        noise = np.where(rated, self.noise_sd**2, 1e6)
         gram = gram + noise[:, :, None] * np.eye(chosen.shape[1])
         residual = np.where(rated, ratings - np.take_along_axis(self._mean, chosen, axis=1), 0.0)
         weights = np.linalg.solve(gram, np.concatenate([residual[:, :, None], cross.transpose(0, 2, 1)], axis=2))
@@ -481,8 +494,12 @@ def adaptations(run: WeeklyRun) -> Adaptations:
     change = np.concatenate([run.params[:, w + 1] - run.params[:, w] for w in range(weeks - 1)])
     counts = np.array([(kinds == k).sum() for k in range(len(ADJUSTMENT_KINDS))], dtype=np.int64)
     with np.errstate(invalid="ignore"):
-        changes = np.array([change[kinds == k].mean(axis=0) if counts[k] else np.full(N_PARAMS, np.nan)
-                            for k in range(len(ADJUSTMENT_KINDS))])
+        changes = np.array(
+            [
+                change[kinds == k].mean(axis=0) if counts[k] else np.full(N_PARAMS, np.nan)
+                for k in range(len(ADJUSTMENT_KINDS))
+            ]
+        )
         no_report = change[kinds < 0].mean(axis=0) if (kinds < 0).any() else np.full(N_PARAMS, np.nan)
     return Adaptations(ADJUSTMENT_KINDS, counts, changes, no_report)
 

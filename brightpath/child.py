@@ -4,6 +4,7 @@ The figures are public rules of thumb that a parent or a curriculum guide would
 quote, not measurements of one child; the family simulator perturbs them with
 hidden per-child traits (``brightpath.simulator``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

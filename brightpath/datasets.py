@@ -21,6 +21,7 @@ dataset it wrote; every directory is written aside and renamed into place, and t
 a dataset whose card exists is complete, and a killed writer leaves nothing that looks complete.
 Writing a version again with other settings (another seed, say) raises ``DatasetConflictError``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -150,9 +151,15 @@ def generator_settings(
     *, n_families: int, schedules_per_family: int, val_fraction: float, test_fraction: float, seed: int
 ) -> dict:
     """A dataset's identity, as its card's ``generator`` section records it."""
-    return {"simulator_version": SIMULATOR_VERSION, "seed": int(seed), "n_families": int(n_families),
-            "schedules_per_family": int(schedules_per_family), "schedule_mix": dict(LOGGED_MIX),
-            "val_fraction": float(val_fraction), "test_fraction": float(test_fraction)}
+    return {
+        "simulator_version": SIMULATOR_VERSION,
+        "seed": int(seed),
+        "n_families": int(n_families),
+        "schedules_per_family": int(schedules_per_family),
+        "schedule_mix": dict(LOGGED_MIX),
+        "val_fraction": float(val_fraction),
+        "test_fraction": float(test_fraction),
+    }
 
 
 def card_path(root: Path, version: str) -> Path:
@@ -228,8 +235,13 @@ def generate_datasets(
             f"n_families, schedules_per_family: expected ≥ 3 and ≥ 1, got {n_families} and {schedules_per_family}"
         )
     root = Path(root)
-    settings = generator_settings(n_families=n_families, schedules_per_family=schedules_per_family,
-                                  val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
+    settings = generator_settings(
+        n_families=n_families,
+        schedules_per_family=schedules_per_family,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        seed=seed,
+    )
     with _version_lock(root, version):
         existing = read_card(root, version)
         if existing is not None:
@@ -259,15 +271,21 @@ def _write_datasets(root: Path, version: str, settings: Mapping) -> dict:
     for i, key in enumerate(ITEM_KEYS):
         answered = np.where(families.answers[:, i] > 0, families.answers[:, i], np.nan)
         raw_families[key] = pd.array(answered).astype("Int8")
-    raw_feedback = pd.concat([inputs[["family_id", "schedule_id", "split"]],
-                              inputs[[f"param_{p}" for p in PARAM_NAMES]], feedback], axis=1)
+    raw_feedback = pd.concat(
+        [inputs[["family_id", "schedule_id", "split"]], inputs[[f"param_{p}" for p in PARAM_NAMES]], feedback], axis=1
+    )
     hidden = pd.DataFrame({"family_id": fam.family_id, "schedule_id": schedule_index})
     hidden = hidden.assign(**{f"true_{k}": v for k, v in truth.items()})
-    traits = pd.DataFrame({"family_id": families.family_id,
-                           **{f"latent_{c}": families.preferences[:, i] for i, c in enumerate(CATEGORY_NAMES)},
-                           "attention_factor": families.attention_factor,
-                           "chronotype_hours": families.chronotype_hours, "leniency": families.leniency,
-                           "responsiveness": families.responsiveness})
+    traits = pd.DataFrame(
+        {
+            "family_id": families.family_id,
+            **{f"latent_{c}": families.preferences[:, i] for i, c in enumerate(CATEGORY_NAMES)},
+            "attention_factor": families.attention_factor,
+            "chronotype_hours": families.chronotype_hours,
+            "leniency": families.leniency,
+            "responsiveness": families.responsiveness,
+        }
+    )
     hidden = hidden.merge(traits, on="family_id", how="left")
     processed = pd.concat([inputs, feedback], axis=1)
 
@@ -281,13 +299,15 @@ def _write_datasets(root: Path, version: str, settings: Mapping) -> dict:
     card_path(root, version).unlink(missing_ok=True)
     files: dict[str, str] = {}
     for kind, frames in tables.items():
+
         def write(directory: Path, frames: dict[str, pd.DataFrame] = frames) -> None:
             for name, frame in frames.items():
                 frame.to_parquet(directory / f"{name}.parquet", index=False)
 
         atomic_directory_write(root / kind / version, write)
-        files.update({f"{kind}/{version}/{name}.parquet": str(root / kind / version / f"{name}.parquet")
-                      for name in frames})
+        files.update(
+            {f"{kind}/{version}/{name}.parquet": str(root / kind / version / f"{name}.parquet") for name in frames}
+        )
 
     row_counts = {"families": n_families, "schedules": len(processed)}
     row_counts.update({f"{name}_rows": int((processed["split"] == name).sum()) for name in SPLITS})
@@ -308,8 +328,12 @@ def _write_datasets(root: Path, version: str, settings: Mapping) -> dict:
             "comment_rate": float(feedback["comment"].notna().mean()),
             "n_adjustments_mean": float(feedback["n_adjustments"].mean()),
         },
-        "columns": {"feedback": list(FEEDBACK_COLUMNS), "params": list(PARAM_NAMES),
-                    "summary": list(SUMMARY_FEATURES), "profile": list(PROFILE_FEATURES)},
+        "columns": {
+            "feedback": list(FEEDBACK_COLUMNS),
+            "params": list(PARAM_NAMES),
+            "summary": list(SUMMARY_FEATURES),
+            "profile": list(PROFILE_FEATURES),
+        },
         "seconds": round(time.perf_counter() - started, 3),
     }
     final = card_path(root, version)
@@ -398,14 +422,31 @@ def held_out_families(
     if n_fresh:
         first_id = int(load_families(root, version).family_id.max()) + 1
         extra = sample_families(n_fresh, np.random.default_rng([int(seed), HELD_OUT_STREAM]), first_id=first_id)
-        families = Families(**{f.name: np.concatenate([getattr(families, f.name), getattr(extra, f.name)])
-                               for f in dataclasses.fields(Families)})
+        families = Families(
+            **{
+                f.name: np.concatenate([getattr(families, f.name), getattr(extra, f.name)])
+                for f in dataclasses.fields(Families)
+            }
+        )
         log.info("split %r has %d families; %d more drawn fresh from the simulator", split, n_split, n_fresh)
     return families, {"split_families": n_split, "fresh_families": n_fresh}
 
 
 __all__ = [
-    "HELD_OUT_STREAM", "LOGGED_MIX", "N_PARAMS", "SPLITS", "DatasetConflictError", "card_path", "family_splits",
-    "generate_datasets", "generator_settings", "held_out_families", "load_families", "load_split", "read_card",
-    "require_settings", "sample_schedule_params", "schedule_table",
+    "HELD_OUT_STREAM",
+    "LOGGED_MIX",
+    "N_PARAMS",
+    "SPLITS",
+    "DatasetConflictError",
+    "card_path",
+    "family_splits",
+    "generate_datasets",
+    "generator_settings",
+    "held_out_families",
+    "load_families",
+    "load_split",
+    "read_card",
+    "require_settings",
+    "sample_schedule_params",
+    "schedule_table",
 ]

@@ -3,6 +3,7 @@
 Both name what was wrong and where, so a caller (a Django view, a Hydra run)
 can show the message to a person as it is.
 """
+
 from __future__ import annotations
 
 from typing import Any

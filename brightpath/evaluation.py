@@ -6,6 +6,7 @@ the share of invalid schedules and the batched inference time. The A/B test
 (``brightpath.abtest``) and the results table compare generators through it, so
 every generator is judged by one code path.
 """
+
 from __future__ import annotations
 
 import logging
@@ -131,8 +132,9 @@ def evaluate_generator(
     finite = np.all(np.isfinite(params), axis=1)
     reason[~finite] = "non_finite_params"
     rows = np.flatnonzero(finite)
-    jsons = schedules_from_params(params[rows], answers[rows], child_age[rows],
-                                  source=generator.source, model_version=generator.model_version)
+    jsons = schedules_from_params(
+        params[rows], answers[rows], child_age[rows], source=generator.source, model_version=generator.model_version
+    )
     layouts: dict[int, np.ndarray] = {}
     for i, schedule in zip(rows, jsons):
         try:
@@ -153,9 +155,15 @@ def evaluate_generator(
             scored = scorer.score_layouts(built_layouts, sub.answers, sub.child_age, sub.grade_band)
             proxy[built] = np.asarray(scored["satisfaction"], dtype=np.float64).reshape(len(built))
     return Evaluation(
-        name=generator.name, source=generator.source, model_version=generator.model_version,
-        family_id=families.family_id.copy(), params=params, invalid_reason=reason,
-        true_satisfaction=true, proxy_satisfaction=proxy, seconds=seconds,
+        name=generator.name,
+        source=generator.source,
+        model_version=generator.model_version,
+        family_id=families.family_id.copy(),
+        params=params,
+        invalid_reason=reason,
+        true_satisfaction=true,
+        proxy_satisfaction=proxy,
+        seconds=seconds,
     )
 
 

@@ -6,6 +6,7 @@ profile features it reads (``features.category_scores``), it is written once for
 NumPy and TensorFlow: ``xp`` is ``numpy`` or ``brightpath.tf_namespace.tf_namespace()``
 inside an exported SavedModel.
 """
+
 from __future__ import annotations
 
 import numpy as np

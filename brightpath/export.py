@@ -15,6 +15,7 @@ All preprocessing is inside the graph; loading needs TensorFlow only.
 Writes are atomic: a model is saved next to its destination and swapped in
 only once complete, so a failed export never destroys the model already there.
 """
+
 from __future__ import annotations
 
 import json
@@ -148,9 +149,17 @@ def export_generator(
 
     def write(tmp: Path) -> None:
         tf.saved_model.save(module, str(tmp), signatures={"serving_default": serve})
-        write_metadata(tmp, {"kind": "generator", "source": source, "model_version": model_version,
-                             "signature": "serving_default(answers, child_age) -> schedule parameters",
-                             "param_names": list(PARAM_NAMES), **dict(metadata or {})})
+        write_metadata(
+            tmp,
+            {
+                "kind": "generator",
+                "source": source,
+                "model_version": model_version,
+                "signature": "serving_default(answers, child_age) -> schedule parameters",
+                "param_names": list(PARAM_NAMES),
+                **dict(metadata or {}),
+            },
+        )
 
     log.info("exporting %s generator to %s", source, directory)
     return atomic_directory_write(Path(directory), write)

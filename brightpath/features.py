@@ -8,6 +8,7 @@ preprocessing to drift out of sync).
 Inputs are the raw arrays of CONTRACTS §6: ``answers`` ``[batch, 25]`` Likert
 1–5 with 0 for a missing answer, and ``child_age`` ``[batch]`` in years.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -51,4 +52,3 @@ def profile_features(answers, child_age, xp=np):
     scores, missing = category_scores(answers, xp)
     age = xp.reshape((child_age - MIN_AGE) / (MAX_AGE - MIN_AGE), (-1, 1))
     return xp.concatenate([scores, missing, age], axis=-1)
-

@@ -23,6 +23,7 @@ Feedback uses the questionnaire's Likert scale (``questionnaire.LIKERT_MIN``/``L
 the numeric ranges are checked where the values are read
 (``brightpath.reward.targets.feedback_signals``).
 """
+
 from __future__ import annotations
 
 import math
@@ -34,13 +35,33 @@ from brightpath.errors import ValidationError
 from brightpath.questionnaire import LIKERT_MAX, LIKERT_MIN
 
 FEEDBACK_COLUMNS: tuple[str, ...] = (
-    "stars", "likert_satisfaction", "likert_engagement", "likert_effectiveness", "comment",
-    "completion_rate", "adherence", "n_adjustments", "adjustment_kind",
+    "stars",
+    "likert_satisfaction",
+    "likert_engagement",
+    "likert_effectiveness",
+    "comment",
+    "completion_rate",
+    "adherence",
+    "n_adjustments",
+    "adjustment_kind",
 )
 ADJUSTMENT_KINDS: tuple[str, ...] = (
-    "none", "shorten_blocks", "lengthen_blocks", "reduce_load", "add_load", "add_break", "fewer_breaks",
-    "move_start_earlier", "move_start_later", "fix_start_time", "mix_subjects", "group_subjects",
-    "keep_days_alike", "vary_days", "finish_earlier", "add_missing_subjects",
+    "none",
+    "shorten_blocks",
+    "lengthen_blocks",
+    "reduce_load",
+    "add_load",
+    "add_break",
+    "fewer_breaks",
+    "move_start_earlier",
+    "move_start_later",
+    "fix_start_time",
+    "mix_subjects",
+    "group_subjects",
+    "keep_days_alike",
+    "vary_days",
+    "finish_earlier",
+    "add_missing_subjects",
 )
 
 

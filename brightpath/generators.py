@@ -13,6 +13,7 @@ scores any of them by one code path.
 (``runs:/<id>``) are resolved to a directory in ``experiments/`` (this library
 never imports MLflow).
 """
+
 from __future__ import annotations
 
 import copy
@@ -59,8 +60,9 @@ def _check_batch(answers: Any, child_age: Any) -> tuple[np.ndarray, np.ndarray]:
     answers = np.asarray(answers, dtype=np.float32)
     child_age = np.asarray(child_age, dtype=np.float32).reshape(-1)
     if answers.ndim != 2 or answers.shape[1] != N_ITEMS:
-        raise ValidationError("answers", f"<array of shape {list(answers.shape)}>",
-                              f"an array of shape [batch, {N_ITEMS}]")
+        raise ValidationError(
+            "answers", f"<array of shape {list(answers.shape)}>", f"an array of shape [batch, {N_ITEMS}]"
+        )
     if len(child_age) != len(answers):
         raise ValidationError("child_age", f"<{len(child_age)} ages>", f"one age per row of answers ({len(answers)})")
     return answers, child_age
@@ -87,15 +89,19 @@ def schedules_from_params(
         if not np.all(np.isfinite(vector)):
             raise ValidationError(f"params[{i}]", vector.tolist(), "finite schedule parameters")
         family = FamilyInput(answers=row, child=ChildProfile.from_age(int(round(float(age)))))
-        out.append(schedule_for(family, ScheduleParams.from_vector(vector), source=source,
-                                model_version=model_version))
+        out.append(schedule_for(family, ScheduleParams.from_vector(vector), source=source, model_version=model_version))
     return out
 
 
 def schedules(generator: Generator, answers: np.ndarray, child_age: np.ndarray) -> list[dict]:
     """Schedule JSON (CONTRACTS §2) for a batch of families, written by ``generator``."""
-    return schedules_from_params(generator.params(answers, child_age), answers, child_age,
-                                 source=generator.source, model_version=generator.model_version)
+    return schedules_from_params(
+        generator.params(answers, child_age),
+        answers,
+        child_age,
+        source=generator.source,
+        model_version=generator.model_version,
+    )
 
 
 class _BatchedSchedules:
@@ -143,20 +149,23 @@ class OracleGenerator(_BatchedSchedules):
         self.model_version = f"oracle-search-s{self.seed}"
         self._index = {
             (row.tobytes(), float(age)): i
-            for i, (row, age) in reversed(list(enumerate(zip(families.answers.astype(np.float32),
-                                                             families.child_age))))
+            for i, (row, age) in reversed(list(enumerate(zip(families.answers.astype(np.float32), families.child_age))))
         }
 
     def _rows(self, answers: np.ndarray, child_age: np.ndarray) -> np.ndarray:
-        if answers.shape == self.families.answers.shape and np.array_equal(answers, self.families.answers) \
-                and np.array_equal(child_age, self.families.child_age):
+        if (
+            answers.shape == self.families.answers.shape
+            and np.array_equal(answers, self.families.answers)
+            and np.array_equal(child_age, self.families.child_age)
+        ):
             return np.arange(len(self.families))
         rows = []
         for i, (row, age) in enumerate(zip(answers, child_age)):
             index = self._index.get((row.tobytes(), float(age)))
             if index is None:
-                raise ValidationError(f"answers[{i}]", row.tolist(),
-                                      "a family the oracle was built with (it needs the hidden traits)")
+                raise ValidationError(
+                    f"answers[{i}]", row.tolist(), "a family the oracle was built with (it needs the hidden traits)"
+                )
             rows.append(index)
         return np.array(rows, dtype=np.int64)
 
@@ -196,8 +205,9 @@ class RegressorGenerator(_BatchedSchedules):
         from brightpath.regressors import load_baseline
 
         loaded = load_baseline(Path(directory))
-        return cls(loaded.estimator, name=name or loaded.source, source=loaded.source,
-                   model_version=loaded.model_version)
+        return cls(
+            loaded.estimator, name=name or loaded.source, source=loaded.source, model_version=loaded.model_version
+        )
 
     def params(self, answers: np.ndarray, child_age: np.ndarray) -> np.ndarray:
         answers, child_age = _check_batch(answers, child_age)
@@ -263,8 +273,10 @@ def load_generator(
     text = str(spec)
     root = Path(model_dir) if model_dir is not None else default_model_dir()
     if text.startswith("runs:/"):
-        raise ValueError(f"generator {text!r}: MLflow run URIs are resolved by experiments.evaluate, "
-                         f"not by brightpath; pass the downloaded model directory")
+        raise ValueError(
+            f"generator {text!r}: MLflow run URIs are resolved by experiments.evaluate, "
+            f"not by brightpath; pass the downloaded model directory"
+        )
     if text == "expert":
         return ExpertGenerator(name or "expert")
     if text == "oracle":
@@ -287,11 +299,22 @@ def _load_directory(directory: Path, name: str | None) -> Generator:
         return SavedModelGenerator(directory, name=name)
     if (directory / METADATA_FILE).is_file() and read_metadata(directory).get("kind") == "baseline":
         return RegressorGenerator.from_dir(directory, name=name)
-    raise ModelLoadError(directory, "neither a generator SavedModel (saved_model.pb) nor a baseline model "
-                                    f"directory ({METADATA_FILE} with kind 'baseline')")
+    raise ModelLoadError(
+        directory,
+        "neither a generator SavedModel (saved_model.pb) nor a baseline model "
+        f"directory ({METADATA_FILE} with kind 'baseline')",
+    )
 
 
 __all__ = [
-    "BASELINES_SUBDIR", "ExpertGenerator", "Generator", "NAMED_GENERATORS", "OracleGenerator", "RegressorGenerator",
-    "SavedModelGenerator", "load_generator", "schedules", "schedules_from_params",
+    "BASELINES_SUBDIR",
+    "ExpertGenerator",
+    "Generator",
+    "NAMED_GENERATORS",
+    "OracleGenerator",
+    "RegressorGenerator",
+    "SavedModelGenerator",
+    "load_generator",
+    "schedules",
+    "schedules_from_params",
 ]

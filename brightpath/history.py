@@ -30,6 +30,7 @@ date (8)               ``temporal.WEEK_FEATURES``        -1/0    1
 ``lived``              1 for a lived week, 0 = padding   0       1
 =====================  ================================  ======  =====
 """
+
 from __future__ import annotations
 
 import functools
@@ -42,13 +43,23 @@ from brightpath.simulator.weekly import WeekFeedback
 from brightpath.temporal import N_WEEK_FEATURES, WEEK_FEATURE_HIGH, WEEK_FEATURE_LOW, WEEK_FEATURES
 
 FEEDBACK_VALUES: tuple[str, ...] = (
-    "stars", "likert_satisfaction", "likert_engagement", "likert_effectiveness", "sentiment", "completion_rate",
-    "adherence", "adjustments",
+    "stars",
+    "likert_satisfaction",
+    "likert_engagement",
+    "likert_effectiveness",
+    "sentiment",
+    "completion_rate",
+    "adherence",
+    "adjustments",
 )
 """Feedback values of a token, each 0–1 (0 when not observed)."""
 OBSERVED_FLAGS: tuple[str, ...] = (
-    "stars_observed", "likert_satisfaction_observed", "likert_engagement_observed", "likert_effectiveness_observed",
-    "comment_observed", "app_used",
+    "stars_observed",
+    "likert_satisfaction_observed",
+    "likert_engagement_observed",
+    "likert_effectiveness_observed",
+    "comment_observed",
+    "app_used",
 )
 """Which signals were observed: stars, each Likert item, a comment (→ sentiment), app use (→ completion,
 adherence, adjustments)."""
@@ -56,8 +67,12 @@ ADJUSTMENT_CAP = 10
 """Adjustment counts are clipped here before scaling to 0–1."""
 
 TOKEN_FEATURES: tuple[str, ...] = (
-    tuple(f"param_{name}" for name in PARAM_NAMES) + WEEK_FEATURES + FEEDBACK_VALUES + OBSERVED_FLAGS
-    + tuple(f"kind_{kind}" for kind in ADJUSTMENT_KINDS) + ("lived",)
+    tuple(f"param_{name}" for name in PARAM_NAMES)
+    + WEEK_FEATURES
+    + FEEDBACK_VALUES
+    + OBSERVED_FLAGS
+    + tuple(f"kind_{kind}" for kind in ADJUSTMENT_KINDS)
+    + ("lived",)
 )
 TOKEN_DIM = len(TOKEN_FEATURES)
 TOKEN_INDEX: dict[str, int] = {name: i for i, name in enumerate(TOKEN_FEATURES)}
@@ -68,17 +83,21 @@ FLAG_SLICE = slice(VALUE_SLICE.stop, VALUE_SLICE.stop + len(OBSERVED_FLAGS))
 KIND_SLICE = slice(FLAG_SLICE.stop, FLAG_SLICE.stop + len(ADJUSTMENT_KINDS))
 LIVED_INDEX = KIND_SLICE.stop
 TOKEN_LOW = np.concatenate([-np.ones(N_PARAMS), WEEK_FEATURE_LOW, np.zeros(TOKEN_DIM - DATE_SLICE.stop)]).astype(
-    np.float32)
+    np.float32
+)
 TOKEN_HIGH = np.concatenate([np.ones(N_PARAMS), WEEK_FEATURE_HIGH, np.ones(TOKEN_DIM - DATE_SLICE.stop)]).astype(
-    np.float32)
+    np.float32
+)
 
 # Which flag each feedback value waits for (stars … sentiment: their own; completion, adherence,
 # adjustments: app use).
 _VALUE_FLAG = (0, 1, 2, 3, 4, 5, 5, 5)
 
 SUMMARY_FEATURES: tuple[str, ...] = (
-    ("weeks_lived",) + tuple(f"mean_{name}" for name in FEEDBACK_VALUES)
-    + tuple(f"share_{flag}" for flag in OBSERVED_FLAGS) + tuple(f"share_kind_{kind}" for kind in ADJUSTMENT_KINDS)
+    ("weeks_lived",)
+    + tuple(f"mean_{name}" for name in FEEDBACK_VALUES)
+    + tuple(f"share_{flag}" for flag in OBSERVED_FLAGS)
+    + tuple(f"share_kind_{kind}" for kind in ADJUSTMENT_KINDS)
 )
 """The running summary (``summarize_history``), each 0–1: ``weeks_lived`` (lived weeks / capacity);
 ``mean_<value>`` the mean of a feedback value over the weeks it was observed (0 before any);
@@ -88,8 +107,14 @@ SUMMARY_DIM = len(SUMMARY_FEATURES)
 
 
 FEEDBACK_INPUTS: tuple[str, ...] = (
-    "stars", "likert_satisfaction", "likert_engagement", "likert_effectiveness", "sentiment", "completion_rate",
-    "adherence", "n_adjustments",
+    "stars",
+    "likert_satisfaction",
+    "likert_engagement",
+    "likert_effectiveness",
+    "sentiment",
+    "completion_rate",
+    "adherence",
+    "n_adjustments",
 )
 """The raw feedback of a lived week that ``encode_tokens`` reads, in natural units: stars and the Likert
 items 1–5, the comment's sentiment 0–1 (``simulator.weekly.comment_sentiment``: the reward model's
@@ -100,9 +125,18 @@ _INPUT_HIGH = np.array([LIKERT_MAX] * 4 + [1.0] * 3 + [ADJUSTMENT_CAP])
 
 def feedback_inputs(feedback: WeekFeedback) -> np.ndarray:
     """``float64 [n, 8]`` the ``FEEDBACK_INPUTS`` of ``n`` weeks' feedback (NaN where not observed)."""
-    return np.column_stack([feedback.stars, feedback.likert_satisfaction, feedback.likert_engagement,
-                            feedback.likert_effectiveness, feedback.sentiment, feedback.completion_rate,
-                            feedback.adherence, feedback.n_adjustments])
+    return np.column_stack(
+        [
+            feedback.stars,
+            feedback.likert_satisfaction,
+            feedback.likert_engagement,
+            feedback.likert_effectiveness,
+            feedback.sentiment,
+            feedback.completion_rate,
+            feedback.adherence,
+            feedback.n_adjustments,
+        ]
+    )
 
 
 def encode_tokens(unit_params, date_features, feedback, adjustment_kind, xp=np):
@@ -126,10 +160,20 @@ def encode_tokens(unit_params, date_features, feedback, adjustment_kind, xp=np):
     flags = xp.concatenate([observed[..., :5], app[..., None]], axis=-1)
     one_hot = (kind[..., None] == xp.asarray(np.arange(len(ADJUSTMENT_KINDS)), dtype=kind.dtype)) & app[..., None]
     as_float = functools.partial(xp.asarray, dtype=values.dtype)
-    return xp.asarray(xp.concatenate([
-        as_float(unit_params), as_float(date_features), scaled, as_float(flags), as_float(one_hot),
-        xp.ones_like(scaled[..., :1]),
-    ], axis=-1), dtype=np.float32)
+    return xp.asarray(
+        xp.concatenate(
+            [
+                as_float(unit_params),
+                as_float(date_features),
+                scaled,
+                as_float(flags),
+                as_float(one_hot),
+                xp.ones_like(scaled[..., :1]),
+            ],
+            axis=-1,
+        ),
+        dtype=np.float32,
+    )
 
 
 def encode_weeks(unit_params: np.ndarray, date_features: np.ndarray, feedback: WeekFeedback) -> np.ndarray:
@@ -141,9 +185,12 @@ def encode_weeks(unit_params: np.ndarray, date_features: np.ndarray, feedback: W
         feedback: what the families reported after those weeks.
     """
     n = len(feedback)
-    return encode_tokens(np.asarray(unit_params, dtype=np.float64).reshape(n, N_PARAMS),
-                         np.asarray(date_features, dtype=np.float64).reshape(n, -1), feedback_inputs(feedback),
-                         feedback.adjustment_kind)
+    return encode_tokens(
+        np.asarray(unit_params, dtype=np.float64).reshape(n, N_PARAMS),
+        np.asarray(date_features, dtype=np.float64).reshape(n, -1),
+        feedback_inputs(feedback),
+        feedback.adjustment_kind,
+    )
 
 
 def summarize_history(tokens, capacity: int | None = None, xp=np):
@@ -158,21 +205,44 @@ def summarize_history(tokens, capacity: int | None = None, xp=np):
     lived = xp.sum(tokens[:, :, LIVED_INDEX], axis=1)
     flag_counts = xp.sum(tokens[:, :, FLAG_SLICE], axis=1)
     value_sums = xp.sum(tokens[:, :, VALUE_SLICE], axis=1)
-    value_counts = xp.concatenate([flag_counts[:, i:i + 1] for i in _VALUE_FLAG], axis=1)
+    value_counts = xp.concatenate([flag_counts[:, i : i + 1] for i in _VALUE_FLAG], axis=1)
     kind_counts = xp.sum(tokens[:, :, KIND_SLICE], axis=1)
     app_weeks = flag_counts[:, -1:]
     capacity = tokens.shape[1] if capacity is None else capacity
-    return xp.asarray(xp.concatenate([
-        (lived / max(int(capacity), 1))[:, None],
-        value_sums / xp.maximum(value_counts, 1.0),
-        flag_counts / xp.maximum(lived, 1.0)[:, None],
-        kind_counts / xp.maximum(app_weeks, 1.0),
-    ], axis=1), dtype=np.float32)
+    return xp.asarray(
+        xp.concatenate(
+            [
+                (lived / max(int(capacity), 1))[:, None],
+                value_sums / xp.maximum(value_counts, 1.0),
+                flag_counts / xp.maximum(lived, 1.0)[:, None],
+                kind_counts / xp.maximum(app_weeks, 1.0),
+            ],
+            axis=1,
+        ),
+        dtype=np.float32,
+    )
 
 
 __all__ = [
-    "ADJUSTMENT_CAP", "DATE_SLICE", "FEEDBACK_INPUTS", "FEEDBACK_VALUES", "FLAG_SLICE", "KIND_SLICE", "LIVED_INDEX",
-    "OBSERVED_FLAGS", "PARAM_SLICE", "SUMMARY_DIM", "SUMMARY_FEATURES", "TOKEN_DIM", "TOKEN_FEATURES", "TOKEN_HIGH",
-    "TOKEN_INDEX", "TOKEN_LOW", "VALUE_SLICE", "encode_tokens", "encode_weeks", "feedback_inputs",
+    "ADJUSTMENT_CAP",
+    "DATE_SLICE",
+    "FEEDBACK_INPUTS",
+    "FEEDBACK_VALUES",
+    "FLAG_SLICE",
+    "KIND_SLICE",
+    "LIVED_INDEX",
+    "OBSERVED_FLAGS",
+    "PARAM_SLICE",
+    "SUMMARY_DIM",
+    "SUMMARY_FEATURES",
+    "TOKEN_DIM",
+    "TOKEN_FEATURES",
+    "TOKEN_HIGH",
+    "TOKEN_INDEX",
+    "TOKEN_LOW",
+    "VALUE_SLICE",
+    "encode_tokens",
+    "encode_weeks",
+    "feedback_inputs",
     "summarize_history",
 ]

@@ -21,6 +21,7 @@ promoted. Loaded models are cached per resolved directory and the modification t
 of its ``brightpath_model.json``, so a newly promoted version, or a model re-exported
 in place, is picked up by the next call without a restart.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -111,8 +112,9 @@ class ScheduleGeneratorModel:
         """
         family = parse_user_data(user_data, reference_date=reference_date)
         vector = self.predict_params(family.answers[None, :], np.array([family.child_age]))[0]
-        return schedule_for(family, ScheduleParams.from_vector(vector), source=self.source,
-                            model_version=self.model_version)
+        return schedule_for(
+            family, ScheduleParams.from_vector(vector), source=self.source, model_version=self.model_version
+        )
 
 
 @functools.lru_cache(maxsize=8)
@@ -153,8 +155,9 @@ def generate_schedule(
         weeks = parse_history(history)
         weekly = weekly_generator_for(model_dir)
         if weekly is not None:
-            return HistoryPlanner(weekly, weeks, week_start=week_start).predict(user_data,
-                                                                               reference_date=reference_date)
+            return HistoryPlanner(weekly, weeks, week_start=week_start).predict(
+                user_data, reference_date=reference_date
+            )
     directory = _promoted(GENERATOR_SUBDIR) if model_dir is None else Path(model_dir)
     stamp = 0 if directory is None else _stamp(directory) or _stamp(directory / GENERATOR_SUBDIR)
     return _generator(directory, stamp).predict(user_data, reference_date=reference_date)
@@ -203,8 +206,9 @@ def parse_history(history: Any) -> list[LivedWeek]:
             raise ValidationError(where, week, "a mapping {'week_start', 'params' or 'schedule', 'feedback'}")
         unknown = sorted(set(week) - {"week_start", "params", "schedule", "feedback"})
         if unknown:
-            raise ValidationError(f"{where}.{unknown[0]}", week[unknown[0]],
-                                  "a known key: week_start, params, schedule, feedback")
+            raise ValidationError(
+                f"{where}.{unknown[0]}", week[unknown[0]], "a known key: week_start, params, schedule, feedback"
+            )
         monday = _monday(week.get("week_start"), f"{where}.week_start")
         params = _history_params(week, where)
         raw = week.get("feedback")
@@ -220,10 +224,18 @@ def parse_history(history: Any) -> list[LivedWeek]:
             except ValidationError as exc:
                 raise ValidationError(f"{where}.feedback.{exc.field}", exc.value, exc.expected) from None
             count = columns["n_adjustments"][0]
-            values = np.array([_number(columns[name][0]) for name in (
-                "stars", "likert_satisfaction", "likert_engagement", "likert_effectiveness")]
-                + [float(signals["sentiment"][0]), _number(columns["completion_rate"][0]),
-                   _number(columns["adherence"][0]), _number(count)])
+            values = np.array(
+                [
+                    _number(columns[name][0])
+                    for name in ("stars", "likert_satisfaction", "likert_engagement", "likert_effectiveness")
+                ]
+                + [
+                    float(signals["sentiment"][0]),
+                    _number(columns["completion_rate"][0]),
+                    _number(columns["adherence"][0]),
+                    _number(count),
+                ]
+            )
             if columns["adjustment_kind"][0] is not None:
                 kind = ADJUSTMENT_KINDS.index(columns["adjustment_kind"][0])
             elif not np.isnan(values[5:]).all():
@@ -302,9 +314,13 @@ class WeeklyHistory:
 
     @classmethod
     def empty(cls, n: int, weeks: int) -> WeeklyHistory:
-        return cls(np.zeros((n, weeks, N_PARAMS), np.float32), np.full((n, weeks, 8), np.nan, np.float32),
-                   np.full((n, weeks), -1, np.int32), np.zeros((n, weeks, 8), np.float32),
-                   np.zeros((n, weeks), np.float32))
+        return cls(
+            np.zeros((n, weeks, N_PARAMS), np.float32),
+            np.full((n, weeks, 8), np.nan, np.float32),
+            np.full((n, weeks), -1, np.int32),
+            np.zeros((n, weeks, 8), np.float32),
+            np.zeros((n, weeks), np.float32),
+        )
 
     def record(self, slot: int, params, feedback, adjustment_kind, week_features) -> None:
         """Fill slot ``slot`` of every family: ``[n, 7]``, ``[n, 8]``, ``[n]``, ``[n, 8]`` (marked lived)."""
@@ -345,8 +361,9 @@ class WeeklyGeneratorModel:
         self.source = str(metadata.get("source", "ppo"))
         self.model_version = str(metadata.get("model_version", "unknown"))
 
-    def predict_params(self, answers: np.ndarray, child_age: np.ndarray, history: WeeklyHistory,
-                       next_week: np.ndarray) -> np.ndarray:
+    def predict_params(
+        self, answers: np.ndarray, child_age: np.ndarray, history: WeeklyHistory, next_week: np.ndarray
+    ) -> np.ndarray:
         """Next week's parameters ``float64 [n, N_PARAMS]`` of ``n`` families (``WeeklyHistory`` of ``weeks``
         slots; ``next_week`` ``[n, 8]`` the date features of the week to plan)."""
         import tensorflow as tf
@@ -354,15 +371,20 @@ class WeeklyGeneratorModel:
         out = self._signature(
             answers=tf.constant(np.asarray(answers, np.float32).reshape(-1, 25)),
             child_age=tf.constant(np.asarray(child_age, np.float32).reshape(-1)),
-            history_params=tf.constant(history.params), history_feedback=tf.constant(history.feedback),
-            history_adjustment_kind=tf.constant(history.adjustment_kind), history_week=tf.constant(history.week),
-            history_mask=tf.constant(history.mask), next_week=tf.constant(np.asarray(next_week, np.float32)))
+            history_params=tf.constant(history.params),
+            history_feedback=tf.constant(history.feedback),
+            history_adjustment_kind=tf.constant(history.adjustment_kind),
+            history_week=tf.constant(history.week),
+            history_mask=tf.constant(history.mask),
+            next_week=tf.constant(np.asarray(next_week, np.float32)),
+        )
         return np.stack([out[name].numpy() for name in PARAM_NAMES], axis=-1).astype(np.float64)
 
-    def predict(self, family: FamilyInput, weeks: Sequence[LivedWeek], *, week_start=None,
-                today: datetime.date | None = None) -> dict:
+    def predict(
+        self, family: FamilyInput, weeks: Sequence[LivedWeek], *, week_start=None, today: datetime.date | None = None
+    ) -> dict:
         """Schedule JSON of the family's next week from its lived ``weeks`` (``parse_history``)."""
-        used = list(weeks)[-(self.weeks - 1):] if self.weeks > 1 else []
+        used = list(weeks)[-(self.weeks - 1) :] if self.weeks > 1 else []
         history = WeeklyHistory.empty(1, self.weeks)
         if used:
             dates = school_week_features([w.monday for w in used])
@@ -374,10 +396,12 @@ class WeeklyGeneratorModel:
             target = used[-1].monday + datetime.timedelta(days=7)
         else:
             target = _monday(today or datetime.date.today(), "reference_date")
-        params = self.predict_params(family.answers[None, :], np.array([family.child_age]), history,
-                                     school_week_features([target]))[0]
-        schedule = schedule_for(family, ScheduleParams.from_vector(params), source=self.source,
-                                model_version=self.model_version)
+        params = self.predict_params(
+            family.answers[None, :], np.array([family.child_age]), history, school_week_features([target])
+        )[0]
+        schedule = schedule_for(
+            family, ScheduleParams.from_vector(params), source=self.source, model_version=self.model_version
+        )
         schedule["meta"]["history_weeks"] = len(used)
         return schedule
 
@@ -416,8 +440,9 @@ def weekly_generator_for(model_dir: str | Path | None = None) -> WeeklyGenerator
         directory = Path(model_dir) / WEEKLY_GENERATOR_SUBDIR
     else:  # a generator directory: the weekly generator itself, or a one-shot generator (no weekly one)
         try:
-            directory = Path(model_dir) if read_metadata(Path(model_dir)).get("kind") == WEEKLY_GENERATOR_SUBDIR \
-                else None
+            directory = (
+                Path(model_dir) if read_metadata(Path(model_dir)).get("kind") == WEEKLY_GENERATOR_SUBDIR else None
+            )
         except ModelLoadError:
             directory = None
     if directory is None:
@@ -471,15 +496,22 @@ def evaluate_schedule(
     from brightpath.reward.targets import TARGET_NAMES, feedback_signals, feedback_targets
 
     layout = json_to_layout(schedule)
-    family = parse_user_data(user_data, reference_date=reference_date) if user_data is not None \
+    family = (
+        parse_user_data(user_data, reference_date=reference_date)
+        if user_data is not None
         else _family_from_meta(schedule.get("meta"))
+    )
     columns = parse_feedback(feedback) if feedback is not None else None
     if columns is not None:
         _prefixed(feedback_signals, columns)  # range errors before any model loads
     directory = _reward_dir(model_dir)
     scorer = _reward_scorer(directory, _stamp(directory))
-    scores = scorer.score_layouts([layout], family.answers[None, :], np.array([family.child_age], np.float32),
-                                  np.array([family.child.grade_band_index]))
+    scores = scorer.score_layouts(
+        [layout],
+        family.answers[None, :],
+        np.array([family.child_age], np.float32),
+        np.array([family.child.grade_band_index]),
+    )
     result: dict[str, Any] = {name: float(scores[name][0]) for name in TARGET_NAMES}
     result["model_version"] = scorer.model_version
     if columns is not None:
@@ -489,8 +521,11 @@ def evaluate_schedule(
             weight = float(observed.weights[0, j])
             value = None if weight <= 0 else float(observed.values[0, j])
             result["observed"][name] = value
-            result["blended"][name] = result[name] if value is None else (
-                (MODEL_PRIOR_WEIGHT * result[name] + weight * value) / (MODEL_PRIOR_WEIGHT + weight))
+            result["blended"][name] = (
+                result[name]
+                if value is None
+                else ((MODEL_PRIOR_WEIGHT * result[name] + weight * value) / (MODEL_PRIOR_WEIGHT + weight))
+            )
     return result
 
 
@@ -535,16 +570,20 @@ def _family_from_meta(meta: Any) -> FamilyInput:
     """The family ``schedule.schedule_for`` wrote into ``meta.family``."""
     family = meta.get("family") if isinstance(meta, Mapping) else None
     if not isinstance(family, Mapping):
-        raise ValidationError("meta.family", family,
-                              "the family the schedule is for ({'answers', 'child_age', 'grade'}), or pass user_data")
+        raise ValidationError(
+            "meta.family",
+            family,
+            "the family the schedule is for ({'answers', 'child_age', 'grade'}), or pass user_data",
+        )
     answers = family.get("answers")
     if not isinstance(answers, (list, tuple)) or len(answers) != N_ITEMS:
         raise ValidationError("meta.family.answers", answers, f"a list of {N_ITEMS} Likert answers (0 = missing)")
     user_data: dict[str, Any] = {}
     for i, answer in enumerate(answers):
         if isinstance(answer, bool) or not isinstance(answer, numbers.Integral) or not MISSING <= answer <= LIKERT_MAX:
-            raise ValidationError(f"meta.family.answers[{i}]", answer,
-                                  f"an integer {MISSING}–{LIKERT_MAX} (0 = missing)")
+            raise ValidationError(
+                f"meta.family.answers[{i}]", answer, f"an integer {MISSING}–{LIKERT_MAX} (0 = missing)"
+            )
         if answer != MISSING:
             user_data[ITEM_KEYS[i]] = int(answer)
     for key in ("child_age", "grade"):

@@ -6,6 +6,7 @@ generator can. Search: a shared random design over the whole parameter box
 (plus the expert rule's choice, so the oracle is never worse than it), then a
 few rounds of per-family local random search with shrinking steps.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
@@ -98,8 +99,9 @@ def oracle_search(
         trial = unit_to_params(unit).reshape(n * n_local, N_PARAMS)
         rep = np.repeat(np.arange(n), n_local)
         rep_context = None if context is None else context.take(rep)
-        scores = true_scores(families.take(rep), summarize_params(trial, families.grade_band[rep]),
-                             rep_context)["satisfaction"]
+        scores = true_scores(families.take(rep), summarize_params(trial, families.grade_band[rep]), rep_context)[
+            "satisfaction"
+        ]
         scores = scores.reshape(n, n_local)
         top = scores.argmax(axis=1)
         better = scores[np.arange(n), top] > best_score

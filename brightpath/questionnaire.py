@@ -16,6 +16,7 @@ what the family actually answered.
 Every problem is reported as ``brightpath.errors.ValidationError`` naming the
 field and the value received, never as a KeyError, TypeError or NumPy error.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -286,8 +287,9 @@ def _merge_preferences(preferences: Any, user_data: Mapping, answers: np.ndarray
                 f"preferences.{key}", preferences[key], f"a questionnaire item {ITEM_KEYS[0]}-{ITEM_KEYS[-1]}"
             )
         if key in user_data:
-            raise ValidationError(key, preferences[key],
-                                  f"{key} given once, at the top level or inside 'preferences' but not both")
+            raise ValidationError(
+                key, preferences[key], f"{key} given once, at the top level or inside 'preferences' but not both"
+            )
         answers[_ITEM_INDEX[key]] = _parse_likert(preferences[key], f"preferences.{key}")
 
 

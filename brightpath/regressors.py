@@ -19,6 +19,7 @@ Persistence: an rf/gbr model directory holds ``model.joblib`` and
 ``ModelLoadError`` naming the file when either is missing or corrupt. The mlp is
 written as a SavedModel (``export_mlp``) and loaded like any generator SavedModel.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -177,19 +178,28 @@ class KerasMLPConfig(ImitationConfig):
         super().__post_init__()
         _check_name(self, "mlp")
         units = self.hidden_units
-        if isinstance(units, (str, bytes)) or not isinstance(units, (list, tuple)) or not units \
-                or any(isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in units):
+        if (
+            isinstance(units, (str, bytes))
+            or not isinstance(units, (list, tuple))
+            or not units
+            or any(isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in units)
+        ):
             raise ValidationError("imitation.hidden_units", units, "a non-empty list of positive integers")
         self.hidden_units = tuple(units)
         for key in ("epochs", "batch_size"):
             _check_int(self, key, 1)
-        if isinstance(self.learning_rate, bool) or not isinstance(self.learning_rate, (int, float)) \
-                or not self.learning_rate > 0:
+        if (
+            isinstance(self.learning_rate, bool)
+            or not isinstance(self.learning_rate, (int, float))
+            or not self.learning_rate > 0
+        ):
             raise ValidationError("imitation.learning_rate", self.learning_rate, "a positive number")
 
 
 REGRESSOR_CONFIGS: dict[str, type[ImitationConfig]] = {
-    "rf": RandomForestConfig, "gbr": GradientBoostingConfig, "mlp": KerasMLPConfig,
+    "rf": RandomForestConfig,
+    "gbr": GradientBoostingConfig,
+    "mlp": KerasMLPConfig,
 }
 """Regressor kind → its config dataclass (``BASELINE_SOURCES`` order)."""
 
@@ -229,14 +239,23 @@ class KerasMLPRegressor:
 
         layers = [tf.keras.layers.InputLayer(input_shape=(N_PROFILE_FEATURES,))]
         for i, units in enumerate(self.hidden_units):
-            layers.append(tf.keras.layers.Dense(
-                units, activation="relu", name=f"hidden_{i}",
-                kernel_initializer=tf.keras.initializers.GlorotUniform(seed=self.seed + i)))
+            layers.append(
+                tf.keras.layers.Dense(
+                    units,
+                    activation="relu",
+                    name=f"hidden_{i}",
+                    kernel_initializer=tf.keras.initializers.GlorotUniform(seed=self.seed + i),
+                )
+            )
         # Linear head: targets fill [-1, 1] up to the edges, which a tanh head reaches only slowly;
         # the export clips into range anyway (schedule.unit_to_params).
-        layers.append(tf.keras.layers.Dense(
-            N_PARAMS, name="unit_params",
-            kernel_initializer=tf.keras.initializers.GlorotUniform(seed=self.seed + len(self.hidden_units))))
+        layers.append(
+            tf.keras.layers.Dense(
+                N_PARAMS,
+                name="unit_params",
+                kernel_initializer=tf.keras.initializers.GlorotUniform(seed=self.seed + len(self.hidden_units)),
+            )
+        )
         model = tf.keras.Sequential(layers, name="mlp_regressor")
         model.compile(optimizer=tf.keras.optimizers.Adam(self.learning_rate), loss="mse")
         return model
@@ -283,8 +302,9 @@ def regressor_config(source: str, values: Mapping[str, Any] | None = None) -> Im
     values = dict(values or {})
     unknown = sorted(set(values) - set(known))
     if unknown:
-        raise ValidationError(f"imitation.{unknown[0]}", values[unknown[0]],
-                              f"a hyper-parameter of {source!r}: {', '.join(known)}")
+        raise ValidationError(
+            f"imitation.{unknown[0]}", values[unknown[0]], f"a hyper-parameter of {source!r}: {', '.join(known)}"
+        )
     return cls(**{"name": source, **values})
 
 
@@ -293,23 +313,33 @@ def build_regressor(config: ImitationConfig, seed: int):
     if isinstance(config, RandomForestConfig):
         from sklearn.ensemble import RandomForestRegressor
 
-        return RandomForestRegressor(n_estimators=config.n_estimators, max_depth=config.max_depth,
-                                     min_samples_leaf=config.min_samples_leaf, n_jobs=config.n_jobs,
-                                     random_state=seed)
+        return RandomForestRegressor(
+            n_estimators=config.n_estimators,
+            max_depth=config.max_depth,
+            min_samples_leaf=config.min_samples_leaf,
+            n_jobs=config.n_jobs,
+            random_state=seed,
+        )
     if isinstance(config, GradientBoostingConfig):
         from sklearn.ensemble import GradientBoostingRegressor
         from sklearn.multioutput import MultiOutputRegressor
 
         return MultiOutputRegressor(
-            GradientBoostingRegressor(n_estimators=config.n_estimators, max_depth=config.max_depth,
-                                      learning_rate=float(config.learning_rate),
-                                      subsample=float(config.subsample), random_state=seed),
+            GradientBoostingRegressor(
+                n_estimators=config.n_estimators,
+                max_depth=config.max_depth,
+                learning_rate=float(config.learning_rate),
+                subsample=float(config.subsample),
+                random_state=seed,
+            ),
             n_jobs=config.n_jobs,
         )
     if isinstance(config, KerasMLPConfig):
         return KerasMLPRegressor(config, seed=seed)
-    raise TypeError(f"config: expected one of {', '.join(c.__name__ for c in REGRESSOR_CONFIGS.values())}, "
-                    f"got {type(config).__name__}")
+    raise TypeError(
+        f"config: expected one of {', '.join(c.__name__ for c in REGRESSOR_CONFIGS.values())}, "
+        f"got {type(config).__name__}"
+    )
 
 
 def make_regressor(source: str, hparams: Mapping[str, Any] | None, seed: int):
@@ -455,12 +485,7 @@ class LoadedBaseline:
 
 
 def save_baseline(
-    estimator: Any,
-    directory: Path,
-    *,
-    source: str,
-    model_version: str,
-    metadata: Mapping[str, Any] | None = None,
+    estimator: Any, directory: Path, *, source: str, model_version: str, metadata: Mapping[str, Any] | None = None
 ) -> Path:
     """Write a fitted scikit-learn regressor to ``directory`` (replaced atomically).
 
@@ -472,16 +497,27 @@ def save_baseline(
     import sklearn
 
     if source not in ("rf", "gbr"):
-        raise ValueError(f"source: save_baseline writes scikit-learn models ('rf', 'gbr'), got {source!r}; "
-                         f"the mlp is exported with export_mlp")
+        raise ValueError(
+            f"source: save_baseline writes scikit-learn models ('rf', 'gbr'), got {source!r}; "
+            f"the mlp is exported with export_mlp"
+        )
 
     def write(tmp: Path) -> None:
         joblib.dump(estimator, tmp / MODEL_FILE)
-        write_metadata(tmp, {
-            "kind": BASELINE_KIND, "source": source, "model_version": model_version, "model_file": MODEL_FILE,
-            "features": list(PROFILE_FEATURES), "targets": "unit-scale parameters (schedule.params_to_unit)",
-            "param_names": list(PARAM_NAMES), "sklearn_version": sklearn.__version__, **dict(metadata or {}),
-        })
+        write_metadata(
+            tmp,
+            {
+                "kind": BASELINE_KIND,
+                "source": source,
+                "model_version": model_version,
+                "model_file": MODEL_FILE,
+                "features": list(PROFILE_FEATURES),
+                "targets": "unit-scale parameters (schedule.params_to_unit)",
+                "param_names": list(PARAM_NAMES),
+                "sklearn_version": sklearn.__version__,
+                **dict(metadata or {}),
+            },
+        )
 
     log.info("saving %s baseline to %s", source, directory)
     return atomic_directory_write(Path(directory), write)
@@ -500,8 +536,11 @@ def load_baseline(directory: Path) -> LoadedBaseline:
     metadata = read_metadata(directory)
     meta_path = directory / "brightpath_model.json"
     if metadata.get("kind") != BASELINE_KIND or metadata.get("source") not in ("rf", "gbr"):
-        raise ModelLoadError(meta_path, f"expected kind 'baseline' with source 'rf' or 'gbr', got kind "
-                                        f"{metadata.get('kind')!r} and source {metadata.get('source')!r}")
+        raise ModelLoadError(
+            meta_path,
+            f"expected kind 'baseline' with source 'rf' or 'gbr', got kind "
+            f"{metadata.get('kind')!r} and source {metadata.get('source')!r}",
+        )
     path = directory / str(metadata.get("model_file", MODEL_FILE))
     if not path.is_file():
         raise ModelLoadError(path, "model file is missing")
@@ -518,11 +557,7 @@ def load_baseline(directory: Path) -> LoadedBaseline:
 
 
 def export_mlp(
-    regressor: KerasMLPRegressor,
-    directory: Path,
-    *,
-    model_version: str,
-    metadata: Mapping[str, Any] | None = None,
+    regressor: KerasMLPRegressor, directory: Path, *, model_version: str, metadata: Mapping[str, Any] | None = None
 ) -> Path:
     """Export a fitted ``KerasMLPRegressor`` as a generator SavedModel (source ``"mlp"``, CONTRACTS §6)."""
     from brightpath.export import export_generator
@@ -535,14 +570,35 @@ def export_mlp(
         Path(directory),
         source="mlp",
         model_version=model_version,
-        metadata={"features": list(PROFILE_FEATURES), "hidden_units": list(regressor.hidden_units),
-                  **dict(metadata or {})},
+        metadata={
+            "features": list(PROFILE_FEATURES),
+            "hidden_units": list(regressor.hidden_units),
+            **dict(metadata or {}),
+        },
     )
 
 
 __all__ = [
-    "BASELINE_SOURCES", "CONSTANT_TARGET_VARIANCE", "CrossValidation", "GradientBoostingConfig", "ImitationConfig",
-    "KerasMLPConfig", "KerasMLPRegressor", "LoadedBaseline", "MODEL_FILE", "N_JOBS", "REGRESSOR_CONFIGS",
-    "RandomForestConfig", "RegressionScores", "build_regressor", "cross_validate", "expert_training_arrays",
-    "export_mlp", "load_baseline", "make_regressor", "regression_scores", "regressor_config", "save_baseline",
+    "BASELINE_SOURCES",
+    "CONSTANT_TARGET_VARIANCE",
+    "CrossValidation",
+    "GradientBoostingConfig",
+    "ImitationConfig",
+    "KerasMLPConfig",
+    "KerasMLPRegressor",
+    "LoadedBaseline",
+    "MODEL_FILE",
+    "N_JOBS",
+    "REGRESSOR_CONFIGS",
+    "RandomForestConfig",
+    "RegressionScores",
+    "build_regressor",
+    "cross_validate",
+    "expert_training_arrays",
+    "export_mlp",
+    "load_baseline",
+    "make_regressor",
+    "regression_scores",
+    "regressor_config",
+    "save_baseline",
 ]

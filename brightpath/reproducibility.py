@@ -9,6 +9,7 @@ NumPy code should take a ``np.random.Generator`` built from the same seed.
 TensorFlow is seeded only when it is already imported or when asked to: importing it
 costs about ten seconds, and the data pipeline never needs it.
 """
+
 from __future__ import annotations
 
 import operator

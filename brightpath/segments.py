@@ -4,6 +4,7 @@ A segment is a labelling of families from what their questionnaire shows (never
 hidden traits): the child's grade band, and high/low preference per
 questionnaire category. ``level_sort_key`` orders a segment's levels for reports.
 """
+
 from __future__ import annotations
 
 from typing import Any

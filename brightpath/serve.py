@@ -62,11 +62,7 @@ class ServedWeek:
         return str(self.schedule["meta"]["model_version"])
 
     def audit(
-        self,
-        *,
-        latency_ms: float,
-        status_code: int = 201,
-        time: datetime.datetime | None = None,
+        self, *, latency_ms: float, status_code: int = 201, time: datetime.datetime | None = None
     ) -> dict[str, Any]:
         """The audit row of serving it (``endpoint`` ``GENERATE_ENDPOINT``; ``time`` defaults to now)."""
         row = {

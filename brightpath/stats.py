@@ -6,6 +6,7 @@ itself) gives t = 0, p = 1; zero variance with different means gives t = ±inf,
 p = 0. A standard deviation at float round-off of the values' size counts as zero
 (``sample_sd``). The A/B tests (``brightpath.abtest``) are built on these.
 """
+
 from __future__ import annotations
 
 import math
@@ -122,7 +123,6 @@ def bootstrap_ci(
     return float(low), float(high)
 
 
-
 def holm(p_values: Sequence[float]) -> np.ndarray:
     """Holm–Bonferroni adjusted p-values (family-wise error control), same order as given."""
     p = np.asarray(p_values, np.float64)
@@ -135,5 +135,13 @@ def holm(p_values: Sequence[float]) -> np.ndarray:
 
 
 __all__ = [
-    "ALPHA", "CI_LEVEL", "N_BOOTSTRAP", "bootstrap_ci", "holm", "paired_t", "sample_sd", "signed_ratio", "welch_t",
+    "ALPHA",
+    "CI_LEVEL",
+    "N_BOOTSTRAP",
+    "bootstrap_ci",
+    "holm",
+    "paired_t",
+    "sample_sd",
+    "signed_ratio",
+    "welch_t",
 ]

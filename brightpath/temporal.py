@@ -13,6 +13,7 @@ dark the mornings are. ``week_features`` turns that into the observable date
 features of the multi-week environment; ``brightpath.simulator.truth`` reads the
 same ``WeekContext`` for the hidden temporal effects.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -149,7 +150,6 @@ def _months(value: Any, name: str) -> np.ndarray:
     return array
 
 
-
 # --- The school-year calendar ------------------------------------------------------------------
 #
 # A US-style home-school year of 36 five-day weeks, each week named by the date of its Monday
@@ -200,8 +200,10 @@ def _in_range(day: datetime.date, bounds: tuple[tuple[int, int], tuple[int, int]
 
 
 def _check_school_year(school_year: Any) -> int:
-    if isinstance(school_year, bool) or not isinstance(school_year, numbers.Integral) or not (
-        1900 <= int(school_year) <= 2999
+    if (
+        isinstance(school_year, bool)
+        or not isinstance(school_year, numbers.Integral)
+        or not (1900 <= int(school_year) <= 2999)
     ):
         raise ValidationError("school_year", school_year, "the calendar year (1900-2999) the school year starts in")
     return int(school_year)
@@ -246,9 +248,10 @@ def as_days(dates: Any, name: str = "dates") -> np.ndarray:
         dates = [dates]
     try:
         array = np.asarray(dates)
-        if array.ndim != 1 or (array.dtype.kind not in "MU" and not (
-            array.dtype.kind == "O" and all(isinstance(d, (datetime.date, str)) for d in array)
-        )):
+        if array.ndim != 1 or (
+            array.dtype.kind not in "MU"
+            and not (array.dtype.kind == "O" and all(isinstance(d, (datetime.date, str)) for d in array))
+        ):
             raise ValueError
         days = array.astype("datetime64[D]")
     except (TypeError, ValueError, OverflowError):
@@ -343,14 +346,21 @@ def week_context(mondays: Any) -> WeekContext:
         wrong = weeks[index] != days[rows]
         if wrong.any():
             bad = str(days[rows][np.flatnonzero(wrong)[0]])
-            raise ValidationError("mondays", bad, "the Monday of a school week (temporal.school_weeks; "
-                                                  "breaks and summer are not school weeks)")
+            raise ValidationError(
+                "mondays",
+                bad,
+                "the Monday of a school week (temporal.school_weeks; breaks and summer are not school weeks)",
+            )
         term_week[rows] = index
         until[rows] = weeks_until[index]
         since[rows] = weeks_since[index]
     return WeekContext(
-        monday=days, school_year=year.astype(np.int64), term_week=term_week, weeks_until_break=until,
-        weeks_since_break=since, day_of_year=_day_of_year(days + np.timedelta64(2, "D")),
+        monday=days,
+        school_year=year.astype(np.int64),
+        term_week=term_week,
+        weeks_until_break=until,
+        weeks_since_break=since,
+        day_of_year=_day_of_year(days + np.timedelta64(2, "D")),
     )
 
 
@@ -369,8 +379,11 @@ def following_school_weeks(start_mondays: Any, n_weeks: int) -> np.ndarray:
         raise ValidationError("start_dates", err.value, err.expected) from None
     late = context.term_week + n_weeks > SCHOOL_WEEKS_PER_YEAR
     if late.any():
-        raise ValidationError("start_dates", str(context.monday[np.flatnonzero(late)[0]]),
-                              f"a school week with at least {n_weeks} school weeks left in its school year")
+        raise ValidationError(
+            "start_dates",
+            str(context.monday[np.flatnonzero(late)[0]]),
+            f"a school week with at least {n_weeks} school weeks left in its school year",
+        )
     out = np.empty((len(context), n_weeks), dtype="datetime64[D]")
     for school_year in np.unique(context.school_year):
         rows = np.flatnonzero(context.school_year == school_year)
@@ -389,8 +402,14 @@ def draw_start_weeks(n: int, n_weeks: int, rng: np.random.Generator, school_year
 
 
 WEEK_FEATURES: tuple[str, ...] = (
-    "season_sin", "season_cos", "morning_darkness", "last_week_before_break", "weeks_until_break",
-    "first_week_back", "weeks_since_break", "year_progress",
+    "season_sin",
+    "season_cos",
+    "morning_darkness",
+    "last_week_before_break",
+    "weeks_until_break",
+    "first_week_back",
+    "weeks_since_break",
+    "year_progress",
 )
 """The observable date features of a school week (``week_features``), each documented there."""
 N_WEEK_FEATURES = len(WEEK_FEATURES)
@@ -412,12 +431,14 @@ def week_features(context: WeekContext) -> np.ndarray:
     * ``year_progress``: ``term_week / 35``, 0 in the year's first week, 1 in its last.
     """
     horizon = float(TERM_HORIZON_WEEKS)
-    return np.column_stack([
-        season_features(context.month).reshape(-1, 2),
-        context.morning_darkness,
-        context.weeks_until_break == 1,
-        np.minimum(context.weeks_until_break, horizon) / horizon,
-        context.weeks_since_break == 1,
-        np.minimum(context.weeks_since_break, horizon) / horizon,
-        context.term_week / (SCHOOL_WEEKS_PER_YEAR - 1.0),
-    ]).astype(np.float32)
+    return np.column_stack(
+        [
+            season_features(context.month).reshape(-1, 2),
+            context.morning_darkness,
+            context.weeks_until_break == 1,
+            np.minimum(context.weeks_until_break, horizon) / horizon,
+            context.weeks_since_break == 1,
+            np.minimum(context.weeks_since_break, horizon) / horizon,
+            context.term_week / (SCHOOL_WEEKS_PER_YEAR - 1.0),
+        ]
+    ).astype(np.float32)

@@ -7,6 +7,7 @@ preprocessing). Only the handful of functions that code uses are provided.
 ``tf.experimental.numpy`` is not used because its rounding needs the
 process-wide 'NumPy behaviour' switch, which would change TF-Agents' dtype rules.
 """
+
 from __future__ import annotations
 
 import functools

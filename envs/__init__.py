@@ -16,6 +16,7 @@
 The vector entry points ``envs.batch.ScheduleVectorEnv`` and ``envs.weeks_batch.ScheduleWeeksVectorEnv``
 score all ``num_envs`` schedules of a step with one reward-model call.
 """
+
 from __future__ import annotations
 
 # isort: off
@@ -28,9 +29,7 @@ WEEKS_ENV_ID = "BrightPath/ScheduleWeeks-v0"
 
 if ENV_ID not in gymnasium.registry:
     gymnasium.register(
-        id=ENV_ID,
-        entry_point="envs.schedule_env:ScheduleEnv",
-        vector_entry_point="envs.batch:ScheduleVectorEnv",
+        id=ENV_ID, entry_point="envs.schedule_env:ScheduleEnv", vector_entry_point="envs.batch:ScheduleVectorEnv"
     )
 if WEEKS_ENV_ID not in gymnasium.registry:
     gymnasium.register(

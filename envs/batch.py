@@ -10,6 +10,7 @@ every episode ends after one step, and the following ``step`` starts new episode
 all sub-environments and ignores its actions. Training loops that call ``reset`` before
 each decision (``agents.ppo.collect``) never pay for that extra step.
 """
+
 from __future__ import annotations
 
 import time

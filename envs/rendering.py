@@ -7,6 +7,7 @@ line every hour, each block a coloured box (``SUBJECT_COLOURS``; breaks grey, lu
 sand), and an optional strip of bars under the timetable (e.g. the rewards of the weeks
 lived so far).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -36,8 +37,12 @@ TIMETABLE_HEIGHT = MARGIN + HOURS * PIXELS_PER_HOUR + MARGIN
 IMAGE_WIDTH = MARGIN + N_DAYS * DAY_WIDTH + MARGIN
 
 SUBJECT_COLOURS: dict[str, tuple[int, int, int]] = {
-    "math": (66, 133, 244), "reading": (219, 68, 55), "science": (15, 157, 88),
-    "social_studies": (244, 160, 0), "art_music": (171, 71, 188), "pe": (0, 172, 193),
+    "math": (66, 133, 244),
+    "reading": (219, 68, 55),
+    "science": (15, 157, 88),
+    "social_studies": (244, 160, 0),
+    "art_music": (171, 71, 188),
+    "pe": (0, 172, 193),
 }
 BREAK_COLOUR = (190, 190, 190)
 LUNCH_COLOUR = (236, 214, 140)
@@ -84,9 +89,9 @@ def timetable_image(layout: np.ndarray, bars: Sequence[float] | None = None) -> 
     for hour in range(HOURS + 1):
         y = _y(DAY_START_MINUTE + 60 * hour)
         image[y, left:right] = GRID_COLOUR
-        image[y, left - (6 if hour % 2 == 0 else 3):left] = AXIS_COLOUR
+        image[y, left - (6 if hour % 2 == 0 else 3) : left] = AXIS_COLOUR
     for day in range(N_DAYS + 1):
-        image[MARGIN:_y(DAY_END_MINUTE) + 1, left + day * DAY_WIDTH] = AXIS_COLOUR
+        image[MARGIN : _y(DAY_END_MINUTE) + 1, left + day * DAY_WIDTH] = AXIS_COLOUR
     for day, kind, subject, start, duration in np.asarray(layout, dtype=np.int64).tolist():
         if kind == TYPE_SUBJECT:
             colour = _BLOCK_COLOURS[subject]
@@ -110,7 +115,7 @@ def timetable_image(layout: np.ndarray, bars: Sequence[float] | None = None) -> 
                 if np.isnan(value):
                     continue
                 x0, x1 = int(left + i * width) + 2, int(left + (i + 1) * width) - 2
-                image[bottom - round(value * (bottom - top)):bottom, x0:max(x1, x0 + 1)] = BAR_COLOUR
+                image[bottom - round(value * (bottom - top)) : bottom, x0 : max(x1, x0 + 1)] = BAR_COLOUR
     return image
 
 

@@ -7,6 +7,7 @@ model's verdict on the week those parameters lay out. Everything that turns an a
 into a reward lives in ``ScheduleRewards`` so the single environment here and the
 batched one in ``envs.batch`` score schedules with exactly the same code.
 """
+
 from __future__ import annotations
 
 import time
@@ -138,8 +139,10 @@ class ScheduleRewards:
         """
         unit = np.asarray(unit_actions, dtype=np.float64)
         if unit.size != len(families) * N_PARAMS:
-            raise ValueError(f"action: expected {N_PARAMS} normalised schedule parameters per family "
-                             f"({len(families)} families), got an array of shape {unit.shape}")
+            raise ValueError(
+                f"action: expected {N_PARAMS} normalised schedule parameters per family "
+                f"({len(families)} families), got an array of shape {unit.shape}"
+            )
         unit = unit.reshape(len(families), N_PARAMS)
         params = unit_to_params(unit)
         layouts = build_layouts(params, families.grade_band)
@@ -264,8 +267,9 @@ class ScheduleEnv(gym.Env):
         render_mode: str | None = None,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode: expected None or one of {self.metadata['render_modes']}, "
-                             f"got {render_mode!r}")
+            raise ValueError(
+                f"render_mode: expected None or one of {self.metadata['render_modes']}, got {render_mode!r}"
+            )
         if families is not None and len(families) == 0:
             raise ValueError("families: expected at least one family, got an empty set")
         self.render_mode = render_mode
@@ -289,8 +293,10 @@ class ScheduleEnv(gym.Env):
             raise RuntimeError("ScheduleEnv.step: call reset() first (each episode is one step)")
         action = np.asarray(action, dtype=np.float64)
         if action.shape != (N_PARAMS,):
-            raise ValueError(f"action: expected shape ({N_PARAMS},), the normalised schedule parameters "
-                             f"{PARAM_NAMES}, got shape {action.shape}")
+            raise ValueError(
+                f"action: expected shape ({N_PARAMS},), the normalised schedule parameters "
+                f"{PARAM_NAMES}, got shape {action.shape}"
+            )
         scores = self.rewards.score(self._family, action[None, :])
         self._last = scores
         info = {

@@ -11,6 +11,7 @@ All sub-environments run episodes of the same length in lockstep, so they end to
 after ``weeks`` steps, and the following ``step`` starts new episodes for all of them and
 ignores its actions (reward 0, not terminated).
 """
+
 from __future__ import annotations
 
 import time

@@ -16,6 +16,7 @@ alone and shared by the single environment here and the batched one in
   ``brightpath.adaptive.WeeklyPolicy``, so it is evaluated by the same harness as the
   same-feedback baselines.
 """
+
 from __future__ import annotations
 
 import time
@@ -64,14 +65,30 @@ of its range)."""
 
 NOW_FEATURES: tuple[str, ...] = WEEK_FEATURES + ("progress",)
 """The week about to be planned: its date features and ``progress`` = week index / (W − 1)."""
-OBSERVATION_PARTS: tuple[str, ...] = ("profile", "reference", "now", "base", "summary", "last", "history",
-                                      "history_mask")
+OBSERVATION_PARTS: tuple[str, ...] = (
+    "profile",
+    "reference",
+    "now",
+    "base",
+    "summary",
+    "last",
+    "history",
+    "history_mask",
+)
 
 
 def observation_layout(weeks: int) -> dict[str, slice]:
     """Where each part of ``OBSERVATION_PARTS`` sits in a flat observation of a ``weeks``-week episode."""
-    sizes = {"profile": N_PROFILE_FEATURES, "reference": N_PARAMS, "now": len(NOW_FEATURES), "base": N_PARAMS,
-             "summary": SUMMARY_DIM, "last": TOKEN_DIM, "history": weeks * TOKEN_DIM, "history_mask": weeks}
+    sizes = {
+        "profile": N_PROFILE_FEATURES,
+        "reference": N_PARAMS,
+        "now": len(NOW_FEATURES),
+        "base": N_PARAMS,
+        "summary": SUMMARY_DIM,
+        "last": TOKEN_DIM,
+        "history": weeks * TOKEN_DIM,
+        "history_mask": weeks,
+    }
     layout, start = {}, 0
     for part in OBSERVATION_PARTS:
         layout[part] = slice(start, start + sizes[part])
@@ -86,14 +103,30 @@ def observation_size(weeks: int) -> int:
 
 def observation_bounds(weeks: int) -> tuple[np.ndarray, np.ndarray]:
     """``(low, high)`` float32 bounds of a flat observation (see ``ScheduleWeeksEnv``'s table)."""
-    low = np.concatenate([
-        OBS_LOW, WEEK_FEATURE_LOW, [0.0], -np.ones(N_PARAMS), np.zeros(SUMMARY_DIM), TOKEN_LOW,
-        np.tile(TOKEN_LOW, weeks), np.zeros(weeks),
-    ])
-    high = np.concatenate([
-        OBS_HIGH, WEEK_FEATURE_HIGH, [1.0], np.ones(N_PARAMS), np.ones(SUMMARY_DIM), TOKEN_HIGH,
-        np.tile(TOKEN_HIGH, weeks), np.ones(weeks),
-    ])
+    low = np.concatenate(
+        [
+            OBS_LOW,
+            WEEK_FEATURE_LOW,
+            [0.0],
+            -np.ones(N_PARAMS),
+            np.zeros(SUMMARY_DIM),
+            TOKEN_LOW,
+            np.tile(TOKEN_LOW, weeks),
+            np.zeros(weeks),
+        ]
+    )
+    high = np.concatenate(
+        [
+            OBS_HIGH,
+            WEEK_FEATURE_HIGH,
+            [1.0],
+            np.ones(N_PARAMS),
+            np.ones(SUMMARY_DIM),
+            TOKEN_HIGH,
+            np.tile(TOKEN_HIGH, weeks),
+            np.ones(weeks),
+        ]
+    )
     return low.astype(np.float32), high.astype(np.float32)
 
 
@@ -138,8 +171,9 @@ class WeekObservations:
 
     def __init__(self, weeks: int, answers: np.ndarray, child_age: np.ndarray) -> None:
         self.weeks = int(weeks)
-        self.family = observation(np.asarray(answers, dtype=np.float32),
-                                  np.asarray(child_age, dtype=np.float32)).astype(np.float32)
+        self.family = observation(
+            np.asarray(answers, dtype=np.float32), np.asarray(child_age, dtype=np.float32)
+        ).astype(np.float32)
         n = len(self.family)
         self.reference = self.family[:, REFERENCE_SLICE].astype(np.float64)
         self.base = self.reference.copy()
@@ -158,17 +192,26 @@ class WeekObservations:
             now_part = np.concatenate([np.asarray(now).reshape(n, N_WEEK_FEATURES), np.full((n, 1), progress)], axis=1)
         last = self.history[:, self.lived - 1] if self.lived else np.zeros((n, TOKEN_DIM), dtype=np.float32)
         mask = (np.arange(self.weeks) < self.lived).astype(np.float32)
-        return np.concatenate([
-            self.family, now_part, self.base, summarize_history(self.history, self.weeks), last,
-            self.history.reshape(n, -1), np.broadcast_to(mask, (n, self.weeks)),
-        ], axis=1).astype(np.float32)
+        return np.concatenate(
+            [
+                self.family,
+                now_part,
+                self.base,
+                summarize_history(self.history, self.weeks),
+                last,
+                self.history.reshape(n, -1),
+                np.broadcast_to(mask, (n, self.weeks)),
+            ],
+            axis=1,
+        ).astype(np.float32)
 
     def record(self, week: int, unit_params: np.ndarray, now: np.ndarray, feedback: WeekFeedback) -> np.ndarray:
         """Add week ``week``'s token (served parameters in action units, its date features, the
         feedback); returns the tokens ``[n, TOKEN_DIM]``."""
         if week != self.lived or week >= self.weeks:
-            raise ValueError(f"week: expected week {self.lived} (weeks are recorded in order, at most {self.weeks}), "
-                             f"got {week}")
+            raise ValueError(
+                f"week: expected week {self.lived} (weeks are recorded in order, at most {self.weeks}), got {week}"
+            )
         tokens = encode_weeks(unit_params, now, feedback)
         self.history[:, week] = tokens
         self.base = np.asarray(unit_params, dtype=np.float64).copy()
@@ -218,8 +261,7 @@ class WeekScorer(Protocol):
     per environment step with every family of the batch.
     """
 
-    def score_weeks(self, request: WeekScoringRequest) -> Mapping[str, np.ndarray]:
-        ...
+    def score_weeks(self, request: WeekScoringRequest) -> Mapping[str, np.ndarray]: ...
 
 
 class WeekRewards:
@@ -237,7 +279,9 @@ class WeekRewards:
     """
 
     def __init__(
-        self, reward_source: RewardSource = "model", reward_model: Any = None,
+        self,
+        reward_source: RewardSource = "model",
+        reward_model: Any = None,
         reward_weights: Mapping[str, float] | None = None,
     ) -> None:
         # ScheduleRewards holds the one definition of the weights' checks; its oracle form loads nothing.
@@ -245,8 +289,10 @@ class WeekRewards:
         if reward_source not in ("model", "oracle"):
             raise ValueError(f"reward_source: expected one of ('model', 'oracle'), got {reward_source!r}")
         if reward_source == "model" and not isinstance(reward_model, WeekScorer):
-            raise ValueError("reward_model: reward_source='model' needs an object with score_weeks(request) "
-                             f"(envs.weeks_env.WeekScorer, a history-aware reward model), got {reward_model!r}")
+            raise ValueError(
+                "reward_model: reward_source='model' needs an object with score_weeks(request) "
+                f"(envs.weeks_env.WeekScorer, a history-aware reward model), got {reward_model!r}"
+            )
         self.reward_source = reward_source
         self.scorer = reward_model if reward_source == "model" else None
         self.model_seconds = 0.0
@@ -283,8 +329,7 @@ class WeekEpisodes:
     """
 
     def __init__(
-        self, weeks: int, rewards: WeekRewards, action_mode: ActionMode, school_year: int,
-        families: Families | None,
+        self, weeks: int, rewards: WeekRewards, action_mode: ActionMode, school_year: int, families: Families | None
     ) -> None:
         if isinstance(weeks, bool) or not isinstance(weeks, (int, np.integer)) or not 1 <= weeks <= 36:
             raise ValueError(f"weeks: expected an integer number of school weeks 1–36, got {weeks!r}")
@@ -320,17 +365,24 @@ class WeekEpisodes:
         n = len(self.current)
         actions = np.asarray(actions, dtype=np.float64)
         if actions.size != n * N_PARAMS:
-            raise ValueError(f"action: expected {N_PARAMS} values per family ({n} families; "
-                             f"{PARAM_NAMES}), got an array of shape {actions.shape}")
+            raise ValueError(
+                f"action: expected {N_PARAMS} values per family ({n} families; "
+                f"{PARAM_NAMES}), got an array of shape {actions.shape}"
+            )
         if self.week >= self.weeks:
             raise RuntimeError("step: the episode is over; call reset()")
         week, obs = self.week, self.observations
         unit = actions_to_unit(actions.reshape(n, N_PARAMS), obs.base, self.action_mode)
         lived = live_week(self.current, self.habits, self.contexts[week], unit_to_params(unit), week, self.rng)
         request = WeekScoringRequest(
-            layouts=lived.layouts, params=lived.params, answers=self.current.answers,
-            child_age=self.current.child_age, grade_band=self.current.grade_band, week_features=self.now[week],
-            week_index=np.full(n, week, dtype=np.int64), history=obs.history.copy(),
+            layouts=lived.layouts,
+            params=lived.params,
+            answers=self.current.answers,
+            child_age=self.current.child_age,
+            grade_band=self.current.grade_band,
+            week_features=self.now[week],
+            week_index=np.full(n, week, dtype=np.int64),
+            history=obs.history.copy(),
             history_mask=np.broadcast_to((np.arange(self.weeks) < week).astype(np.float32), (n, self.weeks)).copy(),
         )
         reward, proxy = self.rewards.score(request, lived.true)
@@ -340,10 +392,14 @@ class WeekEpisodes:
         self.rewards_so_far.append(reward)
         done = self.week == self.weeks
         info = {
-            "true_satisfaction": lived.true["satisfaction"], "true_engagement": lived.true["engagement"],
-            "true_effectiveness": lived.true["effectiveness"], "proxy_satisfaction": proxy["satisfaction"],
-            "params": lived.params, "family_id": self.current.family_id.copy(),
-            "week": np.full(n, week, dtype=np.int64), "date": self.dates[:, week].copy(),
+            "true_satisfaction": lived.true["satisfaction"],
+            "true_engagement": lived.true["engagement"],
+            "true_effectiveness": lived.true["effectiveness"],
+            "proxy_satisfaction": proxy["satisfaction"],
+            "params": lived.params,
+            "family_id": self.current.family_id.copy(),
+            "week": np.full(n, week, dtype=np.int64),
+            "date": self.dates[:, week].copy(),
         }
         return obs.observation(self.week, None if done else self.now[self.week]), reward, done, info
 
@@ -492,8 +548,9 @@ class ScheduleWeeksEnv(gym.Env):
         render_mode: str | None = None,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode: expected None or one of {self.metadata['render_modes']}, "
-                             f"got {render_mode!r}")
+            raise ValueError(
+                f"render_mode: expected None or one of {self.metadata['render_modes']}, got {render_mode!r}"
+            )
         self.render_mode = render_mode
         self.rewards = WeekRewards(reward_source, reward_model, reward_weights)
         self.episodes = WeekEpisodes(weeks, self.rewards, action_mode, school_year, families)
@@ -514,12 +571,17 @@ class ScheduleWeeksEnv(gym.Env):
             raise RuntimeError("ScheduleWeeksEnv.step: call reset() first")
         action = np.asarray(action, dtype=np.float64)
         if action.shape != (N_PARAMS,):
-            raise ValueError(f"action: expected shape ({N_PARAMS},), the schedule parameters {PARAM_NAMES} "
-                             f"({self.episodes.action_mode}), got shape {action.shape}")
+            raise ValueError(
+                f"action: expected shape ({N_PARAMS},), the schedule parameters {PARAM_NAMES} "
+                f"({self.episodes.action_mode}), got shape {action.shape}"
+            )
         obs, reward, done, batch_info = self.episodes.step(action[None, :])
         feedback = self.episodes.last.feedback.row(0)
-        info = {key: (value[0].copy() if key == "params" else value[0].item()) for key, value in batch_info.items()
-                if key != "date"}
+        info = {
+            key: (value[0].copy() if key == "params" else value[0].item())
+            for key, value in batch_info.items()
+            if key != "date"
+        }
         info["date"] = str(batch_info["date"][0])
         info["feedback"] = feedback
         if done:
@@ -532,7 +594,8 @@ class ScheduleWeeksEnv(gym.Env):
         last = self.episodes.last
         if self.render_mode == "rgb_array":
             bars = [float(r[0]) for r in self.episodes.rewards_so_far] + [np.nan] * (
-                self.weeks - len(self.episodes.rewards_so_far))
+                self.weeks - len(self.episodes.rewards_so_far)
+            )
             return timetable_image(last.layouts[0] if last is not None else EMPTY_LAYOUT, bars=bars)
         if self.render_mode != "ansi":
             return None
@@ -540,11 +603,15 @@ class ScheduleWeeksEnv(gym.Env):
             return "no week lived yet (call step)"
         week = self.episodes.week - 1
         feedback = last.feedback.row(0)
-        said = ", ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v:g}" for k, v in feedback.items()
-                         if v is not None)
-        return (f"week {week + 1}/{self.weeks} (Monday {self.episodes.dates[0, week]}): "
-                f"reward {float(self.episodes.rewards_so_far[-1][0]):.3f}\n"
-                + render_week(last.layouts[0], last.params[0]) + f"\nfeedback: {said or 'nothing'}")
+        said = ", ".join(
+            f"{k}={v!r}" if isinstance(v, str) else f"{k}={v:g}" for k, v in feedback.items() if v is not None
+        )
+        return (
+            f"week {week + 1}/{self.weeks} (Monday {self.episodes.dates[0, week]}): "
+            f"reward {float(self.episodes.rewards_so_far[-1][0]):.3f}\n"
+            + render_week(last.layouts[0], last.params[0])
+            + f"\nfeedback: {said or 'nothing'}"
+        )
 
 
 class ObservationPolicy:
@@ -562,8 +629,13 @@ class ObservationPolicy:
         name: row label.
     """
 
-    def __init__(self, actor: Callable[[np.ndarray], np.ndarray], weeks: int = DEFAULT_WEEKS,
-                 action_mode: ActionMode = "absolute", name: str = "observation-policy") -> None:
+    def __init__(
+        self,
+        actor: Callable[[np.ndarray], np.ndarray],
+        weeks: int = DEFAULT_WEEKS,
+        action_mode: ActionMode = "absolute",
+        name: str = "observation-policy",
+    ) -> None:
         if action_mode not in ACTION_MODES:
             raise ValueError(f"action_mode: expected one of {ACTION_MODES}, got {action_mode!r}")
         self.actor, self.weeks, self.action_mode, self.name = actor, int(weeks), action_mode, name
@@ -582,8 +654,22 @@ class ObservationPolicy:
 
 
 __all__ = [
-    "ACTION_MODES", "ADJUST_STEP", "DEFAULT_SCHOOL_YEAR", "DEFAULT_WEEKS", "NOW_FEATURES", "OBSERVATION_PARTS",
-    "ObservationPolicy", "ScheduleWeeksEnv", "WeekEpisodes", "WeekObservations", "WeekRewards", "WeekScorer",
-    "WeekScoringRequest", "actions_to_unit", "observation_bounds", "observation_layout", "observation_size",
+    "ACTION_MODES",
+    "ADJUST_STEP",
+    "DEFAULT_SCHOOL_YEAR",
+    "DEFAULT_WEEKS",
+    "NOW_FEATURES",
+    "OBSERVATION_PARTS",
+    "ObservationPolicy",
+    "ScheduleWeeksEnv",
+    "WeekEpisodes",
+    "WeekObservations",
+    "WeekRewards",
+    "WeekScorer",
+    "WeekScoringRequest",
+    "actions_to_unit",
+    "observation_bounds",
+    "observation_layout",
+    "observation_size",
     "split_observation",
 ]

@@ -29,6 +29,7 @@ Every component that draws randomness seeds its own stream from the run's seed (
 generation, reward-model training, the networks, the environment, the oracle's search);
 nothing here re-seeds a global generator.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -128,17 +129,28 @@ def _settings(config: Any, *, seed: int) -> dict[str, Any]:
     from brightpath.datasets import generator_settings
 
     data = config.data
-    return generator_settings(n_families=data.n_families, schedules_per_family=data.schedules_per_family,
-                              val_fraction=data.val_fraction, test_fraction=data.test_fraction, seed=seed)
+    return generator_settings(
+        n_families=data.n_families,
+        schedules_per_family=data.schedules_per_family,
+        val_fraction=data.val_fraction,
+        test_fraction=data.test_fraction,
+        seed=seed,
+    )
 
 
 def _generate(config: Any, *, seed: int) -> dict[str, Any]:
     from brightpath.datasets import generate_datasets
 
     data = config.data
-    return generate_datasets(Path(config.paths.data_dir), n_families=data.n_families,
-                             schedules_per_family=data.schedules_per_family, val_fraction=data.val_fraction,
-                             test_fraction=data.test_fraction, seed=seed, version=data.version)
+    return generate_datasets(
+        Path(config.paths.data_dir),
+        n_families=data.n_families,
+        schedules_per_family=data.schedules_per_family,
+        val_fraction=data.val_fraction,
+        test_fraction=data.test_fraction,
+        seed=seed,
+        version=data.version,
+    )
 
 
 def _config_error(err: Exception) -> Exception:
@@ -162,6 +174,7 @@ def training_families(config: RunConfig):
 
 
 # --- models written by runs --------------------------------------------------------------------
+
 
 def model_version(config: Any, tracker: Tracker) -> str:
     """The version string a run's models carry (``meta.model_version``): the MLflow run id."""
@@ -197,6 +210,7 @@ def publish(config: Any, name: str, write_fn, metadata: dict[str, Any]) -> tuple
 
 
 # --- the reward model ------------------------------------------------------------------------
+
 
 def reward_model(config: RunConfig, tracker: Tracker, uri: str | None, *, train_if_missing: bool = True):
     """The reward model of this run as a ``RewardScorer`` (module docstring), or None.
@@ -241,11 +255,19 @@ def train_reward_model(config: RunConfig, tracker: Tracker) -> Path:
 
     chosen = config.reward_model if config.reward_model is not None else AttentionConfig()
     if not isinstance(chosen, AttentionConfig):
-        raise ValueError(f"reward_model={chosen.name}: only the attention reward model exports the SavedModel "
-                         f"the environment scores with; select reward_model=attention")
-    child = dataclasses.replace(config, task="reward", run_name=f"reward-{chosen.name}-s{config.seed}",
-                                resume=False, optimize_metric=None, reward_model=chosen,
-                                **{group: None for group in ("env", "model", "agent", "imitation", "eval", "results")})
+        raise ValueError(
+            f"reward_model={chosen.name}: only the attention reward model exports the SavedModel "
+            f"the environment scores with; select reward_model=attention"
+        )
+    child = dataclasses.replace(
+        config,
+        task="reward",
+        run_name=f"reward-{chosen.name}-s{config.seed}",
+        resume=False,
+        optimize_metric=None,
+        reward_model=chosen,
+        **{group: None for group in ("env", "model", "agent", "imitation", "eval", "results")},
+    )
     with tracking.start_run(child, parent_run_id=tracker.run_id) as child_tracker:
         tasks.load("reward").run(child, child_tracker)
     return registry.resolve(Path(config.paths.model_dir), REWARD_MODEL)[1]
@@ -276,8 +298,15 @@ def weekly_reward_model(config: RunConfig, tracker: Tracker):
         return scorer
     except ModelLoadError as exc:
         log.info("no usable weekly reward model (%s); training one now as a child run", exc)
-    child = dataclasses.replace(config, task="weekly_reward", run_name=f"weekly_reward-s{config.seed}", resume=False,
-                                optimize_metric=None, model=None, agent=None)
+    child = dataclasses.replace(
+        config,
+        task="weekly_reward",
+        run_name=f"weekly_reward-s{config.seed}",
+        resume=False,
+        optimize_metric=None,
+        model=None,
+        agent=None,
+    )
     with tracking.start_run(child, parent_run_id=tracker.run_id) as child_tracker:
         tasks.load("weekly_reward").run(child, child_tracker)
     return WeeklyRewardScorer(registry.resolve(model_dir, MODEL_KIND)[1])
@@ -299,6 +328,7 @@ class TimedScorer:
 
 
 # --- generators and the oracle ---------------------------------------------------------------
+
 
 def generator(config: Any, spec: str, families, *, seed: int, oracle_config, name: str | None = None):
     """A ``brightpath.generators.Generator`` for ``spec``.
@@ -326,8 +356,11 @@ def generator(config: Any, spec: str, families, *, seed: int, oracle_config, nam
         found = latest_run_generator(config, text)
         if found is None:
             task, params, _ = RUN_LOOKUP[text]
-            raise ModelLoadError(text, f"no FINISHED MLflow run of task {task!r} with {params} in experiment "
-                                       f"{config.logger['experiment_name']!r} at {config.logger['tracking_uri']}")
+            raise ModelLoadError(
+                text,
+                f"no FINISHED MLflow run of task {task!r} with {params} in experiment "
+                f"{config.logger['experiment_name']!r} at {config.logger['tracking_uri']}",
+            )
         return load_generator(found[1], name=name or text)
     if models.is_mlflow_uri(text):
         loaded = load_generator(_local_model(config, text, prefer=("generator", "model")), name=name)
@@ -392,9 +425,13 @@ def _oracle_key(families, seed: int, oracle_config) -> str:
         array = np.ascontiguousarray(getattr(families, f.name))
         digest.update(f"{f.name}:{array.dtype}:{array.shape}".encode())
         digest.update(array.tobytes())
-    settings = {"seed": int(seed), "budget": dataclasses.asdict(oracle_config), "simulator": SIMULATOR_VERSION,
-                "expert": EXPERT_VERSION, "search": hashlib.sha256(inspect.getsource(brightpath.oracle).encode())
-                .hexdigest()}
+    settings = {
+        "seed": int(seed),
+        "budget": dataclasses.asdict(oracle_config),
+        "simulator": SIMULATOR_VERSION,
+        "expert": EXPERT_VERSION,
+        "search": hashlib.sha256(inspect.getsource(brightpath.oracle).encode()).hexdigest(),
+    }
     digest.update(repr(sorted(settings.items())).encode())
     return digest.hexdigest()[:24]
 

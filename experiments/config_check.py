@@ -9,6 +9,7 @@ What is left, in ``load_run`` (and ``load`` for other primary configs):
   (``agent.learning_rate: expected > 0, got -1``), nested ones included (``eval.oracle.n_random``);
 * ``task`` names a module in ``experiments/tasks/``, and the groups that task reads are selected.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -64,9 +65,11 @@ def load_run(cfg: DictConfig) -> schemas.RunConfig:
     task = tasks.load(config.task)
     needed = [group for group in getattr(task, "CONFIG_GROUPS", ()) if getattr(config, group) is None]
     if needed:
-        raise ConfigError(f"task {config.task!r} reads the config group{'s' if len(needed) > 1 else ''} "
-                          f"{', '.join(needed)}, which this run does not select; use +exp={config.task} "
-                          f"or select {' '.join(f'{g}=<option>' for g in needed)}")
+        raise ConfigError(
+            f"task {config.task!r} reads the config group{'s' if len(needed) > 1 else ''} "
+            f"{', '.join(needed)}, which this run does not select; use +exp={config.task} "
+            f"or select {' '.join(f'{g}=<option>' for g in needed)}"
+        )
     if callable(getattr(task, "check", None)):
         try:
             task.check(config)

@@ -20,6 +20,7 @@ CI, the effect size and a segment view (grade band, high/low preference per cate
 written to ``<paths.reports_dir>/ab_<a>_vs_<b>.json`` and logged to MLflow (task ``evaluate``).
 The MLflow run opens before any work, so a crash leaves a FAILED run.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,13 +67,18 @@ def _ab_test(config: schemas.ABTestConfig, tracker: tracking.Tracker) -> dict[st
     seed = config.seed
     seed_everything(seed)
     families, family_info = artifacts.held_out_families(config, config.n_families, split=config.split, seed=seed)
-    generators = [artifacts.generator(config, spec, families, seed=seed, oracle_config=config.oracle)
-                  for spec in (config.a, config.b)]
+    generators = [
+        artifacts.generator(config, spec, families, seed=seed, oracle_config=config.oracle)
+        for spec in (config.a, config.b)
+    ]
     if generators[0].name == generators[1].name:
         generators[0].name, generators[1].name = f"{generators[0].name} (A)", f"{generators[1].name} (B)"
     tracker.set_tags({"ab.a": generators[0].name, "ab.b": generators[1].name})
-    scorer = artifacts.reward_model(config, tracker, config.reward_model_uri, train_if_missing=False) \
-        if config.proxy else None
+    scorer = (
+        artifacts.reward_model(config, tracker, config.reward_model_uri, train_if_missing=False)
+        if config.proxy
+        else None
+    )
 
     paired = config.paired
     if paired:
@@ -81,35 +87,59 @@ def _ab_test(config: schemas.ABTestConfig, tracker: tracking.Tracker) -> dict[st
         order = np.random.default_rng([seed, ARMS_STREAM]).permutation(len(families))
         half = len(families) // 2
         groups = [families.take(np.sort(order[:half])), families.take(np.sort(order[half:]))]
-    evaluations = [artifacts.evaluate(g, fam, scorer=scorer, min_coverage=config.min_coverage)
-                   for g, fam in zip(generators, groups)]
+    evaluations = [
+        artifacts.evaluate(g, fam, scorer=scorer, min_coverage=config.min_coverage)
+        for g, fam in zip(generators, groups)
+    ]
     names = (evaluations[0].name, evaluations[1].name)
     test_kwargs = dict(paired=paired, names=names, alpha=config.alpha, seed=seed, n_bootstrap=config.n_bootstrap)
-    gold = ab_test(evaluations[0].true_satisfaction, evaluations[1].true_satisfaction,
-                   metric="true_satisfaction", **test_kwargs)
+    gold = ab_test(
+        evaluations[0].true_satisfaction, evaluations[1].true_satisfaction, metric="true_satisfaction", **test_kwargs
+    )
     proxy = None
     if scorer is not None:
-        proxy = ab_test(evaluations[0].proxy_satisfaction, evaluations[1].proxy_satisfaction,
-                        metric="reward_model_satisfaction", **test_kwargs)
+        proxy = ab_test(
+            evaluations[0].proxy_satisfaction,
+            evaluations[1].proxy_satisfaction,
+            metric="reward_model_satisfaction",
+            **test_kwargs,
+        )
     segments = []
     if paired:
-        segments = segment_view(evaluations[0].true_satisfaction, evaluations[1].true_satisfaction,
-                                family_segments(families.answers, families.child_age), alpha=config.alpha,
-                                seed=seed, n_bootstrap=config.n_bootstrap, min_size=config.min_segment_size)
+        segments = segment_view(
+            evaluations[0].true_satisfaction,
+            evaluations[1].true_satisfaction,
+            family_segments(families.answers, families.child_age),
+            alpha=config.alpha,
+            seed=seed,
+            n_bootstrap=config.n_bootstrap,
+            min_size=config.min_segment_size,
+        )
 
     text = [format_report(gold)]
     if proxy is not None:
         text += ["", format_report(proxy)]
     if segments:
-        text += ["", "True satisfaction by segment (paired; p Holm-adjusted over segments):",
-                 format_segments(segments, names)]
+        text += [
+            "",
+            "True satisfaction by segment (paired; p Holm-adjusted over segments):",
+            format_segments(segments, names),
+        ]
     print("\n".join(text))
 
     report = {
-        "a": _arm(config.a, evaluations[0]), "b": _arm(config.b, evaluations[1]),
-        "families": {"n": len(families), "split": config.split, "data_version": config.data.version,
-                     "seed": seed, "paired": paired, **family_info},
-        "gold": gold.to_dict(), "proxy": None if proxy is None else proxy.to_dict(),
+        "a": _arm(config.a, evaluations[0]),
+        "b": _arm(config.b, evaluations[1]),
+        "families": {
+            "n": len(families),
+            "split": config.split,
+            "data_version": config.data.version,
+            "seed": seed,
+            "paired": paired,
+            **family_info,
+        },
+        "gold": gold.to_dict(),
+        "proxy": None if proxy is None else proxy.to_dict(),
         "segments": [row.to_dict() for row in segments],
         "report": "\n".join(text),
     }
@@ -118,8 +148,10 @@ def _ab_test(config: schemas.ABTestConfig, tracker: tracking.Tracker) -> dict[st
     path.write_text(json.dumps(report, indent=2))
     report["path"] = str(path)
 
-    metrics = {f"ab/{k}": getattr(gold, k) for k in
-               ("mean_a", "mean_b", "mean_difference", "ci_low", "ci_high", "t_stat", "p_value", "effect_size")}
+    metrics = {
+        f"ab/{k}": getattr(gold, k)
+        for k in ("mean_a", "mean_b", "mean_difference", "ci_low", "ci_high", "t_stat", "p_value", "effect_size")
+    }
     metrics["ab/significant"] = float(gold.significant)
     if proxy is not None:
         metrics.update({f"ab/proxy_{k}": getattr(proxy, k) for k in ("mean_a", "mean_b", "mean_difference", "p_value")})
@@ -134,9 +166,15 @@ def _ab_test(config: schemas.ABTestConfig, tracker: tracking.Tracker) -> dict[st
 
 
 def _arm(spec: str, evaluation) -> dict[str, Any]:
-    return {"spec": str(spec), "name": evaluation.name, "source": evaluation.source,
-            "model_version": evaluation.model_version, "n": len(evaluation.family_id),
-            "invalid_rate": evaluation.invalid_rate, "ms_per_family": evaluation.ms_per_family}
+    return {
+        "spec": str(spec),
+        "name": evaluation.name,
+        "source": evaluation.source,
+        "model_version": evaluation.model_version,
+        "n": len(evaluation.family_id),
+        "invalid_rate": evaluation.invalid_rate,
+        "ms_per_family": evaluation.ms_per_family,
+    }
 
 
 def _difference_figure(evaluations, paired: bool, segments):
@@ -159,8 +197,9 @@ def _difference_figure(evaluations, paired: bool, segments):
     if tested:
         y = np.arange(len(tested))
         diffs = np.array([s.mean_difference for s in tested])
-        err = np.array([[s.mean_difference - s.ci_low for s in tested],
-                        [s.ci_high - s.mean_difference for s in tested]])
+        err = np.array(
+            [[s.mean_difference - s.ci_low for s in tested], [s.ci_high - s.mean_difference for s in tested]]
+        )
         right.errorbar(diffs, y, xerr=err, fmt="o", capsize=3)
         right.axvline(0.0, color="black", lw=0.8)
         right.set_yticks(y, [f"{s.segment}={s.level}" for s in tested], fontsize=8)

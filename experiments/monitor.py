@@ -21,6 +21,7 @@ When the trigger fires, ``--start`` says what happens: ``none`` (default: report
 (``python -m experiments.train +exp=loop resume=true loop.more_rounds=1`` here). Exit status 0
 when the report was made (whatever it found), 2 for bad arguments or an unreachable store.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,22 +44,47 @@ NEXT_ROUND_OVERRIDES = {"resume": "true", "loop.more_rounds": 1}
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     home = Path(os.environ.get("BRIGHTPATH_HOME", "."))
     parser = argparse.ArgumentParser(prog="python -m experiments.monitor", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", help="the store (default: $BRIGHTPATH_DATABASE_URL, else ./brightpath.db "
-                                               "under $BRIGHTPATH_HOME)")
-    parser.add_argument("--model-dir", type=Path, default=None,
-                        help="the model registry whose champion reward model reads the feedback "
-                             "(default: $BRIGHTPATH_MODEL_DIR, else <BRIGHTPATH_HOME>/models)")
-    parser.add_argument("--week", type=datetime.date.fromisoformat, default=None,
-                        help="the week to monitor (its Monday, YYYY-MM-DD; default: the latest)")
-    parser.add_argument("--output", type=Path, default=home / "reports" / "monitoring" / "dashboard.html",
-                        help="the dashboard's path; its JSON goes next to it (monitoring.json)")
-    parser.add_argument("--min-new-feedback", type=int, default=None,
-                        help="fire the trigger after this many new feedback rows (default: TriggerConfig's)")
-    parser.add_argument("--start", choices=("none", "service", "cli"), default="none",
-                        help="what a fired trigger starts (default: none, report only)")
+    parser.add_argument(
+        "--database-url",
+        help="the store (default: $BRIGHTPATH_DATABASE_URL, else ./brightpath.db under $BRIGHTPATH_HOME)",
+    )
+    parser.add_argument(
+        "--model-dir",
+        type=Path,
+        default=None,
+        help="the model registry whose champion reward model reads the feedback "
+        "(default: $BRIGHTPATH_MODEL_DIR, else <BRIGHTPATH_HOME>/models)",
+    )
+    parser.add_argument(
+        "--week",
+        type=datetime.date.fromisoformat,
+        default=None,
+        help="the week to monitor (its Monday, YYYY-MM-DD; default: the latest)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=home / "reports" / "monitoring" / "dashboard.html",
+        help="the dashboard's path; its JSON goes next to it (monitoring.json)",
+    )
+    parser.add_argument(
+        "--min-new-feedback",
+        type=int,
+        default=None,
+        help="fire the trigger after this many new feedback rows (default: TriggerConfig's)",
+    )
+    parser.add_argument(
+        "--start",
+        choices=("none", "service", "cli"),
+        default="none",
+        help="what a fired trigger starts (default: none, report only)",
+    )
     parser.add_argument("--service-url", default="http://127.0.0.1:8001", help="the model service (--start service)")
-    parser.add_argument("--token", default=os.environ.get("BRIGHTPATH_API_TOKEN"),
-                        help="the service's bearer token (default: $BRIGHTPATH_API_TOKEN)")
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("BRIGHTPATH_API_TOKEN"),
+        help="the service's bearer token (default: $BRIGHTPATH_API_TOKEN)",
+    )
     parser.add_argument("--mlflow-run-id", default=None, help="also log the dashboard and alerts to this MLflow run")
     return parser.parse_args(argv)
 
@@ -84,13 +110,21 @@ def start_next_round(how: str, *, service_url: str, token: str | None) -> dict[s
 
         if not token:
             raise SystemExit("--start service needs --token or $BRIGHTPATH_API_TOKEN")
-        response = httpx.post(f"{service_url.rstrip('/')}/api/ml/train-models/", timeout=30,
-                              json={"task": "loop", "overrides": NEXT_ROUND_OVERRIDES},
-                              headers={"Authorization": f"Bearer {token}"})
+        response = httpx.post(
+            f"{service_url.rstrip('/')}/api/ml/train-models/",
+            timeout=30,
+            json={"task": "loop", "overrides": NEXT_ROUND_OVERRIDES},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         response.raise_for_status()
         return {"started": "service", **response.json()}
-    command = [sys.executable, "-m", "experiments.train", "+exp=loop",
-               *(f"{key}={value}" for key, value in NEXT_ROUND_OVERRIDES.items())]
+    command = [
+        sys.executable,
+        "-m",
+        "experiments.train",
+        "+exp=loop",
+        *(f"{key}={value}" for key, value in NEXT_ROUND_OVERRIDES.items()),
+    ]
     log.info("starting the next round: %s", " ".join(command))
     status = subprocess.run(command, check=False).returncode
     return {"started": "cli", "command": command, "exit_status": status}
@@ -118,9 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     since = None
     if reward is not None and reward.metadata.get("feedback_through"):
         since = datetime.datetime.fromisoformat(reward.metadata["feedback_through"])
-    found = monitor_store(store, window=args.week, feedback_since=since,
-                          calibration=None if reward is None else reward.calibration,
-                          title=f"BrightPath monitoring: {store.url}")
+    found = monitor_store(
+        store,
+        window=args.week,
+        feedback_since=since,
+        calibration=None if reward is None else reward.calibration,
+        title=f"BrightPath monitoring: {store.url}",
+    )
     config = TriggerConfig() if args.min_new_feedback is None else TriggerConfig(min_new_feedback=args.min_new_feedback)
     trigger = retraining_trigger(found.report.alerts(), found.new_feedback, config)
     report = dataclasses.replace(found.report, extra_alerts=(trigger.alert(),))
@@ -136,10 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     json_path.write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
     if args.mlflow_run_id:
         _log_to_mlflow(args.mlflow_run_id, path, json_path, alerts)
-    print(f"week {found.window}: {len(alerts) - 1} alerts, trigger {'fired' if trigger.fired else 'quiet'}"
-          + (f" ({'; '.join(trigger.reasons)})" if trigger.fired else "")
-          + (f", started the next round ({started['started']})" if started else "")
-          + f"; dashboard {path}")
+    print(
+        f"week {found.window}: {len(alerts) - 1} alerts, trigger {'fired' if trigger.fired else 'quiet'}"
+        + (f" ({'; '.join(trigger.reasons)})" if trigger.fired else "")
+        + (f", started the next round ({started['started']})" if started else "")
+        + f"; dashboard {path}"
+    )
     store.close()
     return 0
 

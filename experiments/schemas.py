@@ -34,6 +34,7 @@ group             schema                                              registered
 The schemas of the library's components live next to the code that reads them (agents,
 reward models, regressors, oracle); the ones defined here configure experiments.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -113,8 +114,12 @@ class DatasetConfig:
         _require(self, "data.schedules_per_family", self.schedules_per_family >= 1, "an integer ≥ 1")
         _require(self, "data.val_fraction", 0 <= self.val_fraction < 1, "a share in [0, 1)")
         _require(self, "data.test_fraction", 0 <= self.test_fraction < 1, "a share in [0, 1)")
-        _require(self, "data.test_fraction", self.val_fraction + self.test_fraction < 1,
-                 f"a share below 1 - val_fraction = {1 - self.val_fraction:g}")
+        _require(
+            self,
+            "data.test_fraction",
+            self.val_fraction + self.test_fraction < 1,
+            f"a share below 1 - val_fraction = {1 - self.val_fraction:g}",
+        )
 
 
 @dataclass
@@ -156,8 +161,12 @@ class EnvConfig:
         unknown = sorted(set(self.reward_weights) - set(HEADS))
         _require(self, "env.reward_weights", not unknown, f"weights of {', '.join(HEADS)} (not {unknown})")
         weights = list(self.reward_weights.values())
-        _require(self, "env.reward_weights", all(w >= 0 for w in weights) and sum(weights) > 0,
-                 "non-negative weights summing above 0")
+        _require(
+            self,
+            "env.reward_weights",
+            all(w >= 0 for w in weights) and sum(weights) > 0,
+            "non-negative weights summing above 0",
+        )
 
 
 @dataclass
@@ -209,7 +218,8 @@ class ResultsConfig:
     n_families: int = 1000
     split: str = "test"
     models: dict[str, str | None] = field(
-        default_factory=lambda: {row: None for row in ("rf", "gbr", "mlp", "ppo_mlp", "ppo_transformer")})
+        default_factory=lambda: {row: None for row in ("rf", "gbr", "mlp", "ppo_mlp", "ppo_transformer")}
+    )
     proxy: bool = True
     min_coverage: float = MIN_COVERAGE
     n_bootstrap: int = N_BOOTSTRAP
@@ -247,8 +257,12 @@ class WeeklyLogsConfig:
         _require(self, "weeks.logs.n_families", self.n_families >= 3, "an integer ≥ 3")
         _require(self, "weeks.logs.val_fraction", 0 <= self.val_fraction < 1, "a share in [0, 1)")
         _require(self, "weeks.logs.test_fraction", 0 <= self.test_fraction < 1, "a share in [0, 1)")
-        _require(self, "weeks.logs.test_fraction", self.val_fraction + self.test_fraction < 1,
-                 f"a share below 1 - val_fraction = {1 - self.val_fraction:g}")
+        _require(
+            self,
+            "weeks.logs.test_fraction",
+            self.val_fraction + self.test_fraction < 1,
+            f"a share below 1 - val_fraction = {1 - self.val_fraction:g}",
+        )
         _require(self, "weeks.logs.candidates_per_row", self.candidates_per_row >= 3, "an integer ≥ 3")
         _require(self, "weeks.logs.candidate_rows_per_week", self.candidate_rows_per_week >= 1, "an integer ≥ 1")
 
@@ -301,8 +315,9 @@ class WeeksConfig:
         _require(self, "weeks.action_mode", self.action_mode in ACTION_MODES, f"one of {', '.join(ACTION_MODES)}")
         _require(self, "weeks.school_year", 1900 <= self.school_year <= 2999, "a calendar year 1900-2999")
         _require(self, "weeks.num_envs", self.num_envs >= 1, "an integer ≥ 1")
-        _require(self, "weeks.reward_source", self.reward_source in REWARD_SOURCES,
-                 f"one of {', '.join(REWARD_SOURCES)}")
+        _require(
+            self, "weeks.reward_source", self.reward_source in REWARD_SOURCES, f"one of {', '.join(REWARD_SOURCES)}"
+        )
         _require(self, "weeks.eval_families", self.eval_families >= 2, "an integer ≥ 2")
         _require(self, "weeks.examples", self.examples >= 0, "an integer ≥ 0")
 
@@ -371,8 +386,9 @@ class RunConfig:
             elif value is not None and not isinstance(value, schemas):
                 raise ValidationError(group, value, f"one of its options, chosen with {group}=<option>")
         if self.env is not None and self.agent is not None and self.env.num_envs % self.agent.minibatch_size:
-            raise ValidationError("env.num_envs", self.env.num_envs,
-                                  f"a multiple of agent.minibatch_size={self.agent.minibatch_size}")
+            raise ValidationError(
+                "env.num_envs", self.env.num_envs, f"a multiple of agent.minibatch_size={self.agent.minibatch_size}"
+            )
 
 
 @dataclass

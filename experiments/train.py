@@ -11,6 +11,7 @@ checks ranges and the task (before any work), then the task module named by ``ta
 imported, every RNG seeded from ``seed``, the MLflow run opened, the task run, its final
 metrics logged under ``final/`` and a summary printed.
 """
+
 from __future__ import annotations
 
 import logging
@@ -110,8 +111,11 @@ def _final_metrics(task_name: str, returned: object) -> dict[str, float]:
 
 
 def _print_summary(config: schemas.RunConfig, tracker: tracking.Tracker, metrics: Mapping[str, float]) -> None:
-    where = f"MLflow run {tracker.run_id} in experiment {config.logger['experiment_name']!r}" if tracker.enabled \
+    where = (
+        f"MLflow run {tracker.run_id} in experiment {config.logger['experiment_name']!r}"
+        if tracker.enabled
         else "MLflow logging off"
+    )
     lines = [f"{config.run_name} (task {config.task}, seed {config.seed}) done; {where}"]
     width = max((len(name) for name in metrics), default=0)
     lines += [f"  {name:<{width}}  {value:.6g}" for name, value in sorted(metrics.items())]

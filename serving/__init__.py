@@ -10,6 +10,7 @@ Configuration comes from the environment (``serving.settings``). The service ser
 in-process from the on-disk registry (``brightpath.registry``) and records everything it serves
 in the store (``brightpath.store``). It never imports ``experiments``.
 """
+
 from brightpath.console import quiet_third_party
 
 quiet_third_party()  # before anything imports TensorFlow: no native/absl/TF noise around the service's logs

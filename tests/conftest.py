@@ -9,6 +9,7 @@ Fixtures:
     compose_config: ``compose_config(config_name, overrides) -> DictConfig`` for ``tmp_home``.
     mlflow_store: ``MlflowStore`` of ``tmp_home``: its runs, metric histories and artifacts.
 """
+
 from __future__ import annotations
 
 import os
@@ -74,11 +75,7 @@ def tmp_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _mlflow_db_templat
 
 
 def _run_experiment(
-    overrides: Sequence[str],
-    tmp_home: Path,
-    *,
-    sweep_dir: Path | None = None,
-    job_num: int = 0,
+    overrides: Sequence[str], tmp_home: Path, *, sweep_dir: Path | None = None, job_num: int = 0
 ) -> dict[str, float]:
     """Run ``experiments.train`` in-process, as ``python -m experiments.train <overrides>`` would.
 
@@ -132,8 +129,10 @@ def _compose(config_name: str, overrides: Sequence[str], home: Path):
     import experiments.schemas  # noqa: F401  (registers the schemas the configs extend)
 
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = hydra_compose(config_name=config_name,
-                            overrides=[*overrides, f"paths.root={home}", f"logger.tracking_uri={tracking_uri(home)}"])
+        cfg = hydra_compose(
+            config_name=config_name,
+            overrides=[*overrides, f"paths.root={home}", f"logger.tracking_uri={tracking_uri(home)}"],
+        )
     with open_dict(cfg):
         cfg.pop("hydra", None)
     return cfg
@@ -158,8 +157,9 @@ class MlflowStore:
         experiment = self.client.get_experiment_by_name("brightpath")
         if experiment is None:
             return []
-        return self.client.search_runs([experiment.experiment_id], filter_string=filter_string,
-                                       order_by=["attributes.start_time ASC"])
+        return self.client.search_runs(
+            [experiment.experiment_id], filter_string=filter_string, order_by=["attributes.start_time ASC"]
+        )
 
     def history(self, run_id: str, key: str) -> list[tuple[int, float]]:
         """``(step, value)`` of every logged value of metric ``key``, by step."""

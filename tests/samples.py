@@ -1,6 +1,7 @@
 """Seeded samples that several test modules share, each built once per session.
 
 Callers must not modify what they get back (the functions are cached)."""
+
 from __future__ import annotations
 
 import functools

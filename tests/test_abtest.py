@@ -1,5 +1,6 @@
 """The A/B test: a ~5 % false-positive rate when the arms are equal in expectation, power when
 they are not, the degenerate zero-variance cases, reports, and the segment view."""
+
 from __future__ import annotations
 
 import json
@@ -136,8 +137,14 @@ def test_segment_view_exposes_a_generator_that_fails_one_kind_of_family():
     assert by_key[("age_band", "K-2")].winner == "A"
     assert all(by_key[("age_band", band)].winner is None for band in ("3-5", "6-8", "9-12"))
     assert [r.level for r in rows if r.segment == "age_band"] == ["K-2", "3-5", "6-8", "9-12"]
-    assert {r.segment for r in rows} == {"age_band", "flexibility", "rotation", "time_management", "long_term",
-                                          "prioritization"}
+    assert {r.segment for r in rows} == {
+        "age_band",
+        "flexibility",
+        "rotation",
+        "time_management",
+        "long_term",
+        "prioritization",
+    }
     assert all(r.p_holm >= r.p_value for r in rows if np.isfinite(r.p_value))
     assert sum(r.n for r in rows if r.segment == "rotation") == 800
     assert overall.mean_difference > 0

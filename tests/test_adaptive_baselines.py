@@ -1,5 +1,6 @@
 """brightpath.adaptive: the harness every weekly policy is scored by, the per-week oracle, and the baselines
 that use the same feedback (repeated generator, adjustment follower, per-family Bayesian optimiser)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -64,8 +65,9 @@ def test_same_seed_same_numbers_and_every_policy_meets_the_same_silent_families(
 def test_the_adjustment_follower_applies_each_adjustment_once_from_last_weeks_parameters(cohort):
     families, starts = cohort
     run = run_weekly_policy(AdjustmentFollower(), families, starts, WEEKS, seed=5)
-    np.testing.assert_array_equal(run.params[:, 0], clip_params(expert_params(families.answers, families.child_age)
-                                                                .astype(np.float64)))
+    np.testing.assert_array_equal(
+        run.params[:, 0], clip_params(expert_params(families.answers, families.child_age).astype(np.float64))
+    )
     steps = np.zeros((len(ADJUSTMENT_KINDS), len(PARAM_NAMES)))
     for kind, change in ADJUSTMENT_STEPS.items():
         for name, delta in change.items():
@@ -108,10 +110,18 @@ def test_a_rating_moves_the_posterior_toward_it():
     chosen = policy.act(0, week_context(["2025-09-08", "2025-09-08"]))
     assert chosen.shape == (2, len(PARAM_NAMES))
     nan = np.full(2, np.nan)
-    feedback = WeekFeedback(stars=np.array([5.0, np.nan]), likert_satisfaction=np.array([5.0, np.nan]),
-                            likert_engagement=nan, likert_effectiveness=nan, comment_code=np.full(2, -1),
-                            child_phrase=np.zeros(2, dtype=np.int64), completion_rate=nan, adherence=nan,
-                            n_adjustments=nan, adjustment_kind=np.full(2, -1))
+    feedback = WeekFeedback(
+        stars=np.array([5.0, np.nan]),
+        likert_satisfaction=np.array([5.0, np.nan]),
+        likert_engagement=nan,
+        likert_effectiveness=nan,
+        comment_code=np.full(2, -1),
+        child_phrase=np.zeros(2, dtype=np.int64),
+        completion_rate=nan,
+        adherence=nan,
+        n_adjustments=nan,
+        adjustment_kind=np.full(2, -1),
+    )
     policy.observe(0, chosen, feedback)
     mean, cov = policy.posterior()
     played = policy._pending
@@ -136,8 +146,9 @@ def test_the_per_week_oracle_is_the_ceiling_of_every_week(cohort):
     assert np.all(oracle.satisfaction >= expert - 1e-12)
     dates = following_school_weeks(starts, WEEKS)
     week = 2
-    truth = true_scores(families, summarize_params(oracle.params[:, week], families.grade_band),
-                        week_context(dates[:, week]))
+    truth = true_scores(
+        families, summarize_params(oracle.params[:, week], families.grade_band), week_context(dates[:, week])
+    )
     np.testing.assert_allclose(truth["satisfaction"], oracle.satisfaction[:, week])
 
 
@@ -171,17 +182,29 @@ def test_the_harness_names_what_is_wrong(cohort):
 
 
 @settings(max_examples=30, deadline=None)
-@given(stars=st.lists(st.one_of(st.none(), st.integers(1, 5)), min_size=1, max_size=6),
-       likert=st.lists(st.one_of(st.none(), st.integers(1, 5)), min_size=6, max_size=6))
+@given(
+    stars=st.lists(st.one_of(st.none(), st.integers(1, 5)), min_size=1, max_size=6),
+    likert=st.lists(st.one_of(st.none(), st.integers(1, 5)), min_size=6, max_size=6),
+)
 def test_explicit_rating_is_the_mean_of_what_was_said_on_the_unit_scale(stars, likert):
     n = len(stars)
+
     def as_float(values):
         return np.array([np.nan if v is None else float(v) for v in values])
 
     nan = np.full(n, np.nan)
-    feedback = WeekFeedback(stars=as_float(stars), likert_satisfaction=as_float(likert[:n]), likert_engagement=nan,
-                            likert_effectiveness=nan, comment_code=np.full(n, -1), child_phrase=np.zeros(n, np.int64),
-                            completion_rate=nan, adherence=nan, n_adjustments=nan, adjustment_kind=np.full(n, -1))
+    feedback = WeekFeedback(
+        stars=as_float(stars),
+        likert_satisfaction=as_float(likert[:n]),
+        likert_engagement=nan,
+        likert_effectiveness=nan,
+        comment_code=np.full(n, -1),
+        child_phrase=np.zeros(n, np.int64),
+        completion_rate=nan,
+        adherence=nan,
+        n_adjustments=nan,
+        adjustment_kind=np.full(n, -1),
+    )
     rating = explicit_rating(feedback)
     for i in range(n):
         said = [(v - 1) / 4 for v in (stars[i], likert[i]) if v is not None]

@@ -1,5 +1,6 @@
 """The TF-Agents side: the Gymnasium adapter, the networks, the reference KL, PPO learning the
 schedule bandit, and the generator export computing exactly what the policy saw."""
+
 from __future__ import annotations
 
 import gymnasium as gym
@@ -29,6 +30,7 @@ def _vector_env(n=8, seed=0):
 
 
 # --- adapter -----------------------------------------------------------------------------------
+
 
 def test_adapters_pass_tf_agents_validation():
     single = GymnasiumPyEnvironment(gym.make(envs.ENV_ID, reward_source="oracle"), seed=0)
@@ -81,11 +83,13 @@ class _DiscreteObs(gym.Env):
 
 # --- networks ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["mlp", "transformer"])
 def test_networks_give_a_bounded_gaussian_policy_and_a_value(name):
     tf_env = schedule_tf_environment(8, seed=0, reward_source="oracle")
-    actor, value = build_networks(tf_env.observation_spec(), tf_env.action_spec(),
-                                  NetworkConfig(name=name, init_action_std=0.4))
+    actor, value = build_networks(
+        tf_env.observation_spec(), tf_env.action_spec(), NetworkConfig(name=name, init_action_std=0.4)
+    )
     obs = tf_env.reset().observation
     distribution, _ = actor(obs, step_type=None, network_state=())
     assert distribution.mean().shape == (8, N_PARAMS)
@@ -100,7 +104,7 @@ def test_feature_token_encoder_attends_over_every_feature():
     x = tf.Variable(np.random.default_rng(0).normal(size=(5, OBS_DIM)).astype(np.float32))
     with tf.GradientTape() as tape:
         out = encoder(x)
-        loss = tf.reduce_sum(out ** 2)
+        loss = tf.reduce_sum(out**2)
     assert out.shape == (5, 16)
     gradient = tape.gradient(loss, x).numpy()
     assert np.all(np.abs(gradient).sum(axis=0) > 0)  # every feature token reaches the pooled output
@@ -113,6 +117,7 @@ def test_feature_token_encoder_attends_over_every_feature():
 
 
 # --- reference KL ------------------------------------------------------------------------------
+
 
 def test_log_ratio_is_the_gaussian_log_density_difference():
     rng = np.random.default_rng(0)
@@ -154,8 +159,9 @@ def test_collected_batch_is_a_decision_and_a_boundary(learner_setup):
     unchanged = reference_kl.penalise(experience, 0.0, 0.3)
     assert unchanged.experience is experience and unchanged.log_ratio.shape == (256,)
     shaped = reference_kl.penalise(experience, 0.1, 0.3)
-    np.testing.assert_allclose(shaped.experience.reward.numpy()[:, 0],
-                               batch.reward - 0.1 * shaped.log_ratio.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        shaped.experience.reward.numpy()[:, 0], batch.reward - 0.1 * shaped.log_ratio.numpy(), rtol=1e-5, atol=1e-6
+    )
     np.testing.assert_array_equal(shaped.experience.reward.numpy()[:, 1], experience.reward.numpy()[:, 1])
     with pytest.raises(ValueError, match="beta"):
         reference_kl.penalise(experience, -1.0, 0.3)

@@ -1,5 +1,6 @@
 """The PPO training loop without Hydra (``agents.training``), its checkpoint (``agents.checkpoint``),
 and what it logs: explained variance, the learning rate, per-episode returns for episodes of any length."""
+
 from __future__ import annotations
 
 import io
@@ -53,9 +54,17 @@ def test_the_loop_reports_each_iteration_and_resumes_exactly_from_a_checkpoint(t
     assert recorder.began == (0, 3) and recorder.ended
     assert [(i, steps) for i, steps, _ in recorder.calls] == [(1, 32), (2, 64), (3, 96)]
     metrics = recorder.calls[-1][2]
-    for key in ("charts/episodic_return", "charts/true_satisfaction", "charts/proxy_true_gap", "charts/learning_rate",
-                "charts/reference_kl", "losses/policy", "losses/value", "losses/explained_variance",
-                "perf/env_steps_per_s"):
+    for key in (
+        "charts/episodic_return",
+        "charts/true_satisfaction",
+        "charts/proxy_true_gap",
+        "charts/learning_rate",
+        "charts/reference_kl",
+        "losses/policy",
+        "losses/value",
+        "losses/explained_variance",
+        "perf/env_steps_per_s",
+    ):
         assert np.isfinite(metrics[key]), key
     assert metrics["charts/learning_rate"] == pytest.approx(1e-3)
     assert metrics["charts/proxy_true_gap"] == pytest.approx(0.0, abs=1e-6)  # the oracle reward is the truth (float32)
@@ -68,11 +77,13 @@ def test_the_loop_reports_each_iteration_and_resumes_exactly_from_a_checkpoint(t
     tf_env, learner = _setup()
     restored = TrainingCheckpoint(tmp_path / "run", learner, tf_env.pyenv, max_to_keep=1, resume=True)
     assert restored.start_iteration == 1 and len(restored.history) == 1
-    resumed = train_ppo(learner, tf_env, start_iteration=restored.start_iteration, history=restored.history,
-                        checkpoint=restored)
+    resumed = train_ppo(
+        learner, tf_env, start_iteration=restored.start_iteration, history=restored.history, checkpoint=restored
+    )
     timing = ("perf/",)
-    assert [{k: v for k, v in h.items() if not k.startswith(timing)} for h in resumed] == \
-        [{k: v for k, v in h.items() if not k.startswith(timing)} for h in straight]
+    assert [{k: v for k, v in h.items() if not k.startswith(timing)} for h in resumed] == [
+        {k: v for k, v in h.items() if not k.startswith(timing)} for h in straight
+    ]
 
 
 def test_an_annealed_learning_rate_decays_and_is_logged():
@@ -103,9 +114,15 @@ def test_episodes_of_several_steps_are_counted_and_summed():
     step_type = tf.constant([[first, mid, last]] * rows, tf.int32)
     next_step_type = tf.constant([[mid, last, first]] * rows, tf.int32)
     reward = tf.constant([[0.2, 0.5, 0.0], [0.1, 0.3, 0.0]], tf.float32)
-    experience = trajectory.Trajectory(step_type=step_type, observation=tf.zeros([rows, 3, 1]),
-                                       action=tf.zeros([rows, 3, 1]), policy_info=(), next_step_type=next_step_type,
-                                       reward=reward, discount=tf.ones([rows, 3]))
+    experience = trajectory.Trajectory(
+        step_type=step_type,
+        observation=tf.zeros([rows, 3, 1]),
+        action=tf.zeros([rows, 3, 1]),
+        policy_info=(),
+        next_step_type=next_step_type,
+        reward=reward,
+        discount=tf.ones([rows, 3]),
+    )
     batch = Collected(experience, np.array([0.7, 0.4], np.float32), {"true_satisfaction": np.array([0.6, 0.5])})
     assert batch.env_steps == 4
     assert _episode_mean(experience) == pytest.approx((0.7 + 0.4) / 2)

@@ -1,4 +1,5 @@
 """The benchmark runner writes a result file per benchmark (quick sizes; speed itself is not asserted)."""
+
 import json
 
 from experiments.benchmarks.__main__ import available, main

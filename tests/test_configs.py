@@ -2,6 +2,7 @@
 (tiny budgets, in-process; the real command line once), and the YAML files agree with the
 dataclasses that are the one source of defaults: a component built from a composed config equals
 the one built from its dataclass defaults plus the YAML's deliberate overrides."""
+
 from __future__ import annotations
 
 import os
@@ -29,25 +30,57 @@ typed by the Hydra plugins: ``hparams_search`` is checked by ``tests/test_distri
 
 TINY_DATA = ["data.n_families=40", "data.schedules_per_family=2"]
 TINY_ORACLE = ["oracle.n_random=16", "oracle.n_rounds=1", "oracle.n_local=4"]
-TINY_PPO = ["env.num_envs=32", "agent.minibatch_size=32", "agent.num_iterations=1", "eval.n_families=8",
-            *(f"eval.{o}" for o in TINY_ORACLE)]
-TINY_ATTENTION = ["reward_model.d_model=4", "reward_model.ff_dim=4", "reward_model.head_units=[8]",
-                  "reward_model.max_epochs=1", "reward_model.batch_size=64"]
+TINY_PPO = [
+    "env.num_envs=32",
+    "agent.minibatch_size=32",
+    "agent.num_iterations=1",
+    "eval.n_families=8",
+    *(f"eval.{o}" for o in TINY_ORACLE),
+]
+TINY_ATTENTION = [
+    "reward_model.d_model=4",
+    "reward_model.ff_dim=4",
+    "reward_model.head_units=[8]",
+    "reward_model.max_epochs=1",
+    "reward_model.batch_size=64",
+]
 LAUNCHES: dict[str, list[str]] = {
     "data": ["+exp=data", *TINY_DATA],
     "reward": ["+exp=reward", *TINY_DATA, *TINY_ATTENTION],
-    "reward gbr": ["+exp=reward", "reward_model=gbr", "reward_model.max_trees=4", "reward_model.trees_per_round=2",
-                   *TINY_DATA],
-    "reward mlp": ["+exp=reward", "reward_model=mlp", "reward_model.hidden_layer_sizes=[8]",
-                   "reward_model.max_epochs=1", *TINY_DATA],
+    "reward gbr": [
+        "+exp=reward",
+        "reward_model=gbr",
+        "reward_model.max_trees=4",
+        "reward_model.trees_per_round=2",
+        *TINY_DATA,
+    ],
+    "reward mlp": [
+        "+exp=reward",
+        "reward_model=mlp",
+        "reward_model.hidden_layer_sizes=[8]",
+        "reward_model.max_epochs=1",
+        *TINY_DATA,
+    ],
     "baseline": ["+exp=baseline", "imitation.n_estimators=4", "imitation.cv_folds=2", *TINY_DATA],
     "baseline gbr": ["+exp=baseline", "imitation=gbr", "imitation.n_estimators=4", "imitation.cv_folds=2", *TINY_DATA],
-    "baseline mlp": ["+exp=baseline", "imitation=mlp", "imitation.hidden_units=[8]", "imitation.epochs=1",
-                     "imitation.cv_folds=2", *TINY_DATA],
+    "baseline mlp": [
+        "+exp=baseline",
+        "imitation=mlp",
+        "imitation.hidden_units=[8]",
+        "imitation.epochs=1",
+        "imitation.cv_folds=2",
+        *TINY_DATA,
+    ],
     "ppo": ["+exp=ppo", "env.reward_source=oracle", *TINY_PPO, *TINY_DATA],
     "ppo transformer": ["+exp=ppo", "model=transformer", "env.reward_source=oracle", *TINY_PPO, *TINY_DATA],
-    "results": ["+exp=results", "results.n_families=8", "results.proxy=false", "results.n_bootstrap=100",
-                *(f"results.{o}" for o in TINY_ORACLE), *TINY_DATA],
+    "results": [
+        "+exp=results",
+        "results.n_families=8",
+        "results.proxy=false",
+        "results.n_bootstrap=100",
+        *(f"results.{o}" for o in TINY_ORACLE),
+        *TINY_DATA,
+    ],
     "loop": [*TINY_LOOP, "loop.rounds=1", "loop.research=false"],
     "weekly_reward": ["+exp=weekly_reward", *TINY_WEEKLY_REWARD],
     "weeks": [*TINY_WEEKS_ORACLE, "agent.num_iterations=1"],
@@ -59,8 +92,11 @@ LAUNCHES: dict[str, list[str]] = {
 
 def _options() -> dict[str, list[str]]:
     """Every option of every config group in ``configs/`` (``group -> option names``)."""
-    return {group.name: sorted(p.stem for p in group.glob("*.yaml")) for group in sorted(CONFIG_DIR.iterdir())
-            if group.is_dir() and group.name not in (*TEAMMATE_GROUPS, "exp")}
+    return {
+        group.name: sorted(p.stem for p in group.glob("*.yaml"))
+        for group in sorted(CONFIG_DIR.iterdir())
+        if group.is_dir() and group.name not in (*TEAMMATE_GROUPS, "exp")
+    }
 
 
 def _selected(overrides: list[str]) -> dict[str, str]:
@@ -104,9 +140,23 @@ def test_every_experiment_and_option_runs(name, tmp_home, run_experiment, mlflow
 def test_the_real_command_line_runs_an_experiment(tmp_home, mlflow_store):
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "BRIGHTPATH_HOME": str(tmp_home)}
     overrides = [o for o in LAUNCHES["results"] if o != "+exp=results"]
-    done = subprocess.run([sys.executable, "-m", "experiments.train", "+exp=results", "results.rows=[expert,oracle]",
-                           *overrides, f"paths.root={tmp_home}", f"logger.tracking_uri=sqlite:///{tmp_home}/mlflow.db"],
-                          cwd=tmp_home, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "experiments.train",
+            "+exp=results",
+            "results.rows=[expert,oracle]",
+            *overrides,
+            f"paths.root={tmp_home}",
+            f"logger.tracking_uri=sqlite:///{tmp_home}/mlflow.db",
+        ],
+        cwd=tmp_home,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "results-s0 (task results, seed 0) done" in done.stdout
     (run,) = mlflow_store.runs()
@@ -153,15 +203,22 @@ def test_every_option_has_a_schema():
 def test_a_composed_component_is_its_dataclass_defaults_plus_the_yaml_overrides(group, option, compose_config):
     schema = SCHEMAS[(group, option)]
     overrides = _deliberate_overrides(CONFIG_DIR / group / f"{option}.yaml")
-    experiment = {"data": "data", "reward_model": "reward", "imitation": "baseline", "results": "results",
-                  "loop": "loop", "weeks": "weeks"}.get(group, "ppo")
+    experiment = {
+        "data": "data",
+        "reward_model": "reward",
+        "imitation": "baseline",
+        "results": "results",
+        "loop": "loop",
+        "weeks": "weeks",
+    }.get(group, "ppo")
     if option.startswith("weeks_"):
         experiment = "weeks"
     config = config_check.load_run(compose_config("train", [f"+exp={experiment}", f"{group}={option}"]))
     composed = getattr(config, group)
     if group == "paths":  # its defaults are interpolations, resolved in the composed config
-        expected = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), overrides,
-                                                       {"root": composed.root}))
+        expected = OmegaConf.to_object(
+            OmegaConf.merge(OmegaConf.structured(schema), overrides, {"root": composed.root})
+        )
     else:
         expected = schema(**overrides)
     assert composed == expected
@@ -171,4 +228,3 @@ def test_the_primary_configs_hold_no_values_but_their_schemas():
     for name in ("train", "evaluate"):
         values = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / f"{name}.yaml"))
         assert set(values) == {"defaults", "hydra"}, name
-

@@ -1,4 +1,5 @@
 """Versioned datasets: determinism, family-level splits, data card."""
+
 import json
 
 import numpy as np
@@ -11,14 +12,21 @@ from brightpath.simulator import sample_families
 
 
 def _generate(root, seed=0):
-    return generate_datasets(root, n_families=60, schedules_per_family=3, val_fraction=0.2, test_fraction=0.2,
-                             seed=seed, version="vt")
+    return generate_datasets(
+        root, n_families=60, schedules_per_family=3, val_fraction=0.2, test_fraction=0.2, seed=seed, version="vt"
+    )
 
 
 def test_datasets_are_written_with_a_card(tmp_path):
     card = _generate(tmp_path)
-    for rel in ("raw/vt/families.parquet", "raw/vt/feedback.parquet", "synthetic/vt/truth.parquet",
-                "processed/vt/train.parquet", "processed/vt/val.parquet", "processed/vt/test.parquet"):
+    for rel in (
+        "raw/vt/families.parquet",
+        "raw/vt/feedback.parquet",
+        "synthetic/vt/truth.parquet",
+        "processed/vt/train.parquet",
+        "processed/vt/val.parquet",
+        "processed/vt/test.parquet",
+    ):
         assert (tmp_path / rel).exists(), rel
     on_disk = json.loads((tmp_path / "data_card_vt.json").read_text())
     counts = on_disk["row_counts"]

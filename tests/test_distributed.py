@@ -3,6 +3,7 @@ PostgreSQL-backed MLflow server, and why that server exists: parallel writers th
 SQLite store (the default ``sqlite:///mlflow.db`` on a new checkout) race to create its schema
 and lose runs. The sweep's parent run is the launching process's (jobs on other machines join it);
 parallel jobs write a dataset version once, atomically, and never with another seed."""
+
 from __future__ import annotations
 
 import json
@@ -45,13 +46,28 @@ def test_ray_sweep_logs_four_finished_jobs_under_one_parent_on_the_server(mlflow
     home = tmp_path / "home"
     home.mkdir()
     experiment = f"ray-sweep-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-           "BRIGHTPATH_HOME": str(home), "MLFLOW_TRACKING_URI": mlflow_server_uri, "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+        "BRIGHTPATH_HOME": str(home),
+        "MLFLOW_TRACKING_URI": mlflow_server_uri,
+        "OMP_NUM_THREADS": "1",
+    }
     env.pop("RAY_ADDRESS", None)  # the local runtime, whatever cluster the developer's shell names
-    command = [sys.executable, "-m", "experiments.train", "-m", "+exp=data", "data.n_families=40",
-               "data.schedules_per_family=2", "seed=0,1,2,3", "hydra/launcher=ray",
-               "paths.data_dir=${paths.root}/data/s${seed}",  # one dataset per job: no two jobs write one file
-               f"logger.experiment_name={experiment}", f"hydra.sweep.dir={home}/multirun"]
+    command = [
+        sys.executable,
+        "-m",
+        "experiments.train",
+        "-m",
+        "+exp=data",
+        "data.n_families=40",
+        "data.schedules_per_family=2",
+        "seed=0,1,2,3",
+        "hydra/launcher=ray",
+        "paths.data_dir=${paths.root}/data/s${seed}",  # one dataset per job: no two jobs write one file
+        f"logger.experiment_name={experiment}",
+        f"hydra.sweep.dir={home}/multirun",
+    ]
     sweep = subprocess.Popen(command, cwd=home, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         out, err = sweep.communicate(timeout=SWEEP_TIMEOUT_S)
@@ -100,12 +116,15 @@ def test_parallel_first_writers_lose_runs_in_a_fresh_sqlite_store(tmp_path):
 
     assert outcome.runs_lost >= 1, "both writers kept their run: the schema race did not happen"
     assert len(outcome.errors) >= outcome.runs_lost
-    database_error = re.compile(r"^(store unreadable: )?(OperationalError|CommandError|CircularDependencyError|"
-                                r"IntegrityError|MlflowException): ")
+    database_error = re.compile(
+        r"^(store unreadable: )?(OperationalError|CommandError|CircularDependencyError|"
+        r"IntegrityError|MlflowException): "
+    )
     assert [error for error in outcome.errors if not database_error.match(error)] == []
 
 
 # --- the sweep's parent run belongs to the launching process -------------------------------------
+
 
 def _compose_job(cwd: Path, overrides: list[str], job_num: int):
     """A job's config as the Ray launcher composes it: in the launching process (``cwd``), in MULTIRUN mode."""
@@ -115,8 +134,11 @@ def _compose_job(cwd: Path, overrides: list[str], job_num: int):
     os.chdir(cwd)
     try:
         with initialize_config_dir(config_dir=str(REPO_ROOT / "configs"), version_base="1.3", job_name="train"):
-            return compose(config_name="train", return_hydra_config=True,
-                           overrides=[*overrides, "hydra.mode=MULTIRUN", f"hydra.job.num={job_num}"])
+            return compose(
+                config_name="train",
+                return_hydra_config=True,
+                overrides=[*overrides, "hydra.mode=MULTIRUN", f"hydra.job.num={job_num}"],
+            )
     finally:
         os.chdir(previous)
 
@@ -137,8 +159,13 @@ def test_jobs_on_other_machines_join_the_parent_run_the_launcher_opened(tmp_path
     for directory in (launcher_dir, *nodes):
         directory.mkdir()
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    common = ["+exp=data", "data.n_families=40", "data.schedules_per_family=2", f"logger.tracking_uri={uri}",
-              "hydra.sweep.dir=multirun/s"]
+    common = [
+        "+exp=data",
+        "data.n_families=40",
+        "data.schedules_per_family=2",
+        f"logger.tracking_uri={uri}",
+        "hydra.sweep.dir=multirun/s",
+    ]
     callback = SweepParentRun()
     callback.on_multirun_start(_compose_job(launcher_dir, common, 0))
     for job in range(4):
@@ -175,12 +202,28 @@ def test_a_sweep_whose_jobs_fail_leaves_its_parent_run_failed(tmp_path):
     from mlflow.tracking import MlflowClient
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-           "BRIGHTPATH_HOME": str(tmp_path), "MLFLOW_TRACKING_URI": uri}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+        "BRIGHTPATH_HOME": str(tmp_path),
+        "MLFLOW_TRACKING_URI": uri,
+    }
     failed = subprocess.run(
-        [sys.executable, "-m", "experiments.train", "-m", "+exp=data", "data.n_families=2", "seed=0,1",
-         f"hydra.sweep.dir={tmp_path}/multirun"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=SWEEP_TIMEOUT_S,
+        [
+            sys.executable,
+            "-m",
+            "experiments.train",
+            "-m",
+            "+exp=data",
+            "data.n_families=2",
+            "seed=0,1",
+            f"hydra.sweep.dir={tmp_path}/multirun",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SWEEP_TIMEOUT_S,
     )
     assert failed.returncode != 0 and "data.n_families" in failed.stderr
 
@@ -191,12 +234,14 @@ def test_a_sweep_whose_jobs_fail_leaves_its_parent_run_failed(tmp_path):
 
 # --- a dataset version is written once, atomically ---------------------------------------------
 
+
 def _write_dataset(root: str, seed: int, release) -> dict:
     from brightpath.datasets import generate_datasets
 
     release.wait()
-    return generate_datasets(Path(root), n_families=60, schedules_per_family=2, val_fraction=0.2,
-                             test_fraction=0.2, seed=seed, version="v1")
+    return generate_datasets(
+        Path(root), n_families=60, schedules_per_family=2, val_fraction=0.2, test_fraction=0.2, seed=seed, version="v1"
+    )
 
 
 def test_parallel_jobs_write_a_dataset_version_once(tmp_path):
@@ -222,13 +267,18 @@ def test_parallel_jobs_write_a_dataset_version_once(tmp_path):
 def test_a_dataset_version_is_never_rewritten_with_another_seed(tmp_path):
     from brightpath.datasets import DatasetConflictError, generate_datasets
 
-    first = generate_datasets(tmp_path, n_families=60, schedules_per_family=2, val_fraction=0.2, test_fraction=0.2,
-                              seed=0, version="v1")
+    first = generate_datasets(
+        tmp_path, n_families=60, schedules_per_family=2, val_fraction=0.2, test_fraction=0.2, seed=0, version="v1"
+    )
     before = {path: Path(path).read_bytes() for path in first["files"].values()}
-    with pytest.raises(DatasetConflictError, match=r"data_card_v1\.json: dataset 'v1' was generated with seed 0 "
-                                                   r"\(asked for 1\)"):
-        generate_datasets(tmp_path, n_families=60, schedules_per_family=2, val_fraction=0.2, test_fraction=0.2,
-                          seed=1, version="v1")
+    with pytest.raises(
+        DatasetConflictError,
+        match=r"data_card_v1\.json: dataset 'v1' was generated with seed 0 "
+        r"\(asked for 1\)",
+    ):
+        generate_datasets(
+            tmp_path, n_families=60, schedules_per_family=2, val_fraction=0.2, test_fraction=0.2, seed=1, version="v1"
+        )
     assert {path: Path(path).read_bytes() for path in before} == before
 
 
@@ -270,8 +320,9 @@ def test_runs_share_the_dataset_whatever_their_seed(tmp_home, compose_config):
         card = json.loads((root / "data_card_v1.json").read_text())
         assert card["generator"]["seed"] == artifacts.DATASET_SEED == 0 and card["generator"]["n_families"] == 40
 
-    larger = config_check.load_run(compose_config("train", ["+exp=reward", "data.n_families=50",
-                                                            "data.schedules_per_family=2"]))
+    larger = config_check.load_run(
+        compose_config("train", ["+exp=reward", "data.n_families=50", "data.schedules_per_family=2"])
+    )
     with pytest.raises(config_check.ConfigError, match=r"^data\.version: .*n_families 40 \(asked for 50\)"):
         artifacts.dataset(larger)
     other_seed = config_check.load_run(compose_config("train", ["+exp=data", "seed=1", *tiny]))

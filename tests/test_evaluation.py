@@ -1,5 +1,6 @@
 """Evaluation of a generator: scores by the hidden truth (and a proxy), counts invalid schedules,
 repeats for the same inputs."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """The experiment plumbing: config validation, the task registry, MLflow runs, sweeps, resume,
 the data task, and the real command line (CONTRACTS.md §4 and §7)."""
+
 from __future__ import annotations
 
 import json
@@ -22,11 +23,20 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 def _cli(args: list[str], home: Path, timeout: float = 120) -> subprocess.CompletedProcess:
     """``python -m experiments.train <args>`` in ``home``, with its own MLflow store and data root."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-           "BRIGHTPATH_HOME": str(home)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+        "BRIGHTPATH_HOME": str(home),
+    }
     env.pop("MLFLOW_TRACKING_URI", None)
-    command = [sys.executable, "-m", "experiments.train", *args,
-               f"paths.root={home}", f"logger.tracking_uri=sqlite:///{home}/mlflow.db"]
+    command = [
+        sys.executable,
+        "-m",
+        "experiments.train",
+        *args,
+        f"paths.root={home}",
+        f"logger.tracking_uri=sqlite:///{home}/mlflow.db",
+    ]
     return subprocess.run(command, cwd=home, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -58,6 +68,7 @@ def fake_task(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
 
 # --- validation: nothing runs on a bad config ---------------------------------------------
 
+
 def test_unknown_override_key_is_rejected_by_the_schema(tmp_home, run_experiment, fake_task):
     from hydra.errors import ConfigCompositionException
 
@@ -68,8 +79,9 @@ def test_unknown_override_key_is_rejected_by_the_schema(tmp_home, run_experiment
 
 def test_a_run_without_an_experiment_names_the_experiments(tmp_home, run_experiment, fake_task):
     experiments = r"\(baseline, data, loop, ppo, results, reward, weekly_reward, weeks\)"
-    with pytest.raises(config_check.ConfigError,
-                       match=r"task: missing; choose an experiment with \+exp=<name> " + experiments):
+    with pytest.raises(
+        config_check.ConfigError, match=r"task: missing; choose an experiment with \+exp=<name> " + experiments
+    ):
         run_experiment(["seed=1"], tmp_home)
     assert fake_task.calls == []
 
@@ -85,8 +97,17 @@ def test_wrong_type_fails_before_the_task_runs(tmp_home, run_experiment, fake_ta
 
 
 def test_compatible_overrides_pass(tmp_home, run_experiment, fake_task):
-    metrics = run_experiment(["task=fake", "data=default", "data.val_fraction=0", "optimize_metric=eval/score",
-                              "seed=2", "logger.enabled=false"], tmp_home)
+    metrics = run_experiment(
+        [
+            "task=fake",
+            "data=default",
+            "data.val_fraction=0",
+            "optimize_metric=eval/score",
+            "seed=2",
+            "logger.enabled=false",
+        ],
+        tmp_home,
+    )
     assert metrics == {"eval/score": 2.25}
     assert len(fake_task.calls) == 1
 
@@ -126,12 +147,21 @@ def test_optimize_metric_is_returned_to_the_sweeper():
 
 @pytest.mark.parametrize(
     ("override", "accepted"),
-    [("seed=2", True), ("seed=2.5", False), ("seed=abc", False), ("agent.learning_rate=1", True),
-     ("agent.learning_rate=fast", False), ("agent.normalize_rewards=false", True),
-     ("agent.normalize_rewards=maybe", False), ("data.val_fraction=[0.1]", False),
-     ("model.actor_fc_layers=[32,32]", True), ("model.actor_fc_layers=32", False),
-     ("env.reward_model_uri=null", True), ("env.reward_weights.engagement=0.5", True),
-     ("env.reward_weights.engagement=high", False)],
+    [
+        ("seed=2", True),
+        ("seed=2.5", False),
+        ("seed=abc", False),
+        ("agent.learning_rate=1", True),
+        ("agent.learning_rate=fast", False),
+        ("agent.normalize_rewards=false", True),
+        ("agent.normalize_rewards=maybe", False),
+        ("data.val_fraction=[0.1]", False),
+        ("model.actor_fc_layers=[32,32]", True),
+        ("model.actor_fc_layers=32", False),
+        ("env.reward_model_uri=null", True),
+        ("env.reward_weights.engagement=0.5", True),
+        ("env.reward_weights.engagement=high", False),
+    ],
 )
 def test_type_rules(override, accepted, compose_config):
     """OmegaConf's checks against the schemas: an int is fine where a float is expected, nothing
@@ -156,6 +186,7 @@ def test_task_registry_lists_modules():
 
 
 # --- MLflow ---------------------------------------------------------------------------------
+
 
 def test_run_logs_config_git_metrics_plots(tmp_home, run_experiment, fake_task, mlflow_store):
     metrics = run_experiment(["task=fake", "seed=1", "data=default", "data.n_families=40"], tmp_home)
@@ -227,11 +258,21 @@ def test_cli_multirun_groups_jobs_under_one_parent(tmp_home, fake_task, monkeypa
 
     from experiments import train
 
-    monkeypatch.setattr(sys, "argv", [
-        "train", "-m", "task=fake", "seed=0,1", f"paths.root={tmp_home}",
-        f"logger.tracking_uri=sqlite:///{tmp_home}/mlflow.db", f"hydra.sweep.dir={tmp_home}/multirun/s",
-        "hydra/job_logging=disabled", "hydra/hydra_logging=disabled",
-    ])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "train",
+            "-m",
+            "task=fake",
+            "seed=0,1",
+            f"paths.root={tmp_home}",
+            f"logger.tracking_uri=sqlite:///{tmp_home}/mlflow.db",
+            f"hydra.sweep.dir={tmp_home}/multirun/s",
+            "hydra/job_logging=disabled",
+            "hydra/hydra_logging=disabled",
+        ],
+    )
     try:
         train.main()
     finally:
@@ -287,6 +328,7 @@ def test_failed_task_marks_the_run_failed(tmp_home, run_experiment, fake_task, m
 
 # --- the data task ------------------------------------------------------------------------
 
+
 def test_data_task_logs_row_counts_and_nothing_it_does_not_use(tmp_home, run_experiment, mlflow_store):
     metrics = run_experiment(["+exp=data", "data.n_families=40", "data.schedules_per_family=2", "seed=3"], tmp_home)
 
@@ -305,6 +347,7 @@ def test_data_task_logs_row_counts_and_nothing_it_does_not_use(tmp_home, run_exp
 
 
 # --- the real command line ----------------------------------------------------------------
+
 
 def test_cli_rejects_a_wrong_type_before_any_work(tmp_home, mlflow_store):
     result = _cli(["+exp=data", "seed=abc"], tmp_home)

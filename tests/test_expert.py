@@ -1,5 +1,6 @@
 """The seed's expert rule and the profile features it reads: the seed formula, missing answers, and
 identical results in NumPy and inside a TensorFlow graph."""
+
 import numpy as np
 import pytest
 
@@ -24,7 +25,11 @@ def test_expert_rule_matches_the_seed_formula():
     params = ScheduleParams.from_vector(expert_params(answers, np.array([9.0]))[0])
     # block = 20 + (9-5)*2 - 0.5*15 = 20.5 -> 20; breaks = 2 + int(1.5) = 3; start = 8 + int(1.0) = 9
     assert (params.structure_level, params.block_duration_minutes, params.breaks_frequency, params.start_hour) == (
-        0.5, 20, 3, 9)
+        0.5,
+        20,
+        3,
+        9,
+    )
     assert np.all(np.abs(params_to_unit(params.to_vector())) <= 1)
 
 
@@ -36,7 +41,9 @@ def test_expert_rule_is_identical_in_tensorflow():
     answers = rng.integers(0, 6, (128, 25)).astype(np.float32)
     age = rng.integers(5, 19, 128).astype(np.float32)
     xp = tf_namespace()
-    np.testing.assert_allclose(expert_params(tf.constant(answers), tf.constant(age), xp).numpy(),
-                               expert_params(answers, age), atol=1e-5)
-    np.testing.assert_allclose(profile_features(tf.constant(answers), tf.constant(age), xp).numpy(),
-                               profile_features(answers, age), atol=1e-6)
+    np.testing.assert_allclose(
+        expert_params(tf.constant(answers), tf.constant(age), xp).numpy(), expert_params(answers, age), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        profile_features(tf.constant(answers), tf.constant(age), xp).numpy(), profile_features(answers, age), atol=1e-6
+    )

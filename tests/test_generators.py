@@ -1,6 +1,7 @@
 """The one generator interface: every implementation maps profiles to valid parameters and
 Schedule JSON in batches, the oracle cheats only on its own families, and ``load_generator``
 names what is missing."""
+
 from __future__ import annotations
 
 import json
@@ -21,16 +22,18 @@ from tests.samples import generator_families, rf_imitator
 SMALL_ORACLE = {"n_random": 48, "n_rounds": 2, "n_local": 8}
 
 
-answers_strategy = arrays(np.float32, st.tuples(st.integers(1, 6), st.just(25)), elements=st.sampled_from(
-    [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]))
+answers_strategy = arrays(
+    np.float32, st.tuples(st.integers(1, 6), st.just(25)), elements=st.sampled_from([0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+)
 
 
 @settings(max_examples=25, deadline=None)
 @given(answers_strategy, st.data())
 def test_every_generator_writes_valid_parameters_and_schedule_json(answers, data):
     rf_generator = rf_imitator()
-    ages = np.array(data.draw(st.lists(st.integers(5, 18), min_size=len(answers), max_size=len(answers))),
-                    dtype=np.float32)
+    ages = np.array(
+        data.draw(st.lists(st.integers(5, 18), min_size=len(answers), max_size=len(answers))), dtype=np.float32
+    )
     for generator in (ExpertGenerator(), rf_generator):
         assert isinstance(generator, Generator)
         params = generator.params(answers, ages)
@@ -48,8 +51,9 @@ def test_every_generator_writes_valid_parameters_and_schedule_json(answers, data
 def test_the_expert_generator_is_the_rule():
     families = generator_families()
     generator = ExpertGenerator()
-    np.testing.assert_array_equal(generator.params(families.answers, families.child_age),
-                                  expert_params(families.answers, families.child_age))
+    np.testing.assert_array_equal(
+        generator.params(families.answers, families.child_age), expert_params(families.answers, families.child_age)
+    )
     written = schedules(generator, families.answers[:3], families.child_age[:3])
     meta = written[0]["meta"]
     assert meta["source"] == "expert" and meta["model_version"] == generator.model_version

@@ -1,5 +1,6 @@
 """``brightpath.inference``: the seed plan's generator test, verbatim, the fallback behaviour of
 CONTRACTS §3, and what the backend API loads."""
+
 import json
 import logging
 import os
@@ -19,12 +20,32 @@ def test_generator_model_prediction():
     """Test that the generator model produces valid predictions."""
     # Create a test user profile
     user_data = {
-        'q1': 4, 'q2': 2, 'q3': 5, 'q4': 1, 'q5': 3,  # Flexibility vs. Structure
-        'q6': 3, 'q7': 4, 'q8': 2, 'q9': 5, 'q10': 3,  # Subject Rotation
-        'q11': 5, 'q12': 2, 'q13': 3, 'q14': 4, 'q15': 1,  # Time Management
-        'q16': 2, 'q17': 5, 'q18': 3, 'q19': 4, 'q20': 2,  # Long-Term Scheduling
-        'q21': 4, 'q22': 3, 'q23': 5, 'q24': 2, 'q25': 4,  # Prioritization
-        'child_age': 8
+        "q1": 4,
+        "q2": 2,
+        "q3": 5,
+        "q4": 1,
+        "q5": 3,  # Flexibility vs. Structure
+        "q6": 3,
+        "q7": 4,
+        "q8": 2,
+        "q9": 5,
+        "q10": 3,  # Subject Rotation
+        "q11": 5,
+        "q12": 2,
+        "q13": 3,
+        "q14": 4,
+        "q15": 1,  # Time Management
+        "q16": 2,
+        "q17": 5,
+        "q18": 3,
+        "q19": 4,
+        "q20": 2,  # Long-Term Scheduling
+        "q21": 4,
+        "q22": 3,
+        "q23": 5,
+        "q24": 2,
+        "q25": 4,  # Prioritization
+        "child_age": 8,
     }
 
     # Initialize model
@@ -34,29 +55,29 @@ def test_generator_model_prediction():
     schedule = model.predict(user_data)
 
     # Validate schedule structure
-    assert 'meta' in schedule
-    assert 'days' in schedule
-    assert len(schedule['days']) == 5  # 5 days of the week
+    assert "meta" in schedule
+    assert "days" in schedule
+    assert len(schedule["days"]) == 5  # 5 days of the week
 
     # Validate schedule parameters
-    assert 0 <= schedule['meta']['structure_level'] <= 1
-    assert 15 <= schedule['meta']['block_duration_minutes'] <= 60
-    assert 2 <= schedule['meta']['breaks_frequency'] <= 5
+    assert 0 <= schedule["meta"]["structure_level"] <= 1
+    assert 15 <= schedule["meta"]["block_duration_minutes"] <= 60
+    assert 2 <= schedule["meta"]["breaks_frequency"] <= 5
 
     # Validate daily schedule
-    day = schedule['days'][0]
-    assert 'day' in day
-    assert 'day_name' in day
-    assert 'blocks' in day
-    assert len(day['blocks']) > 0
+    day = schedule["days"][0]
+    assert "day" in day
+    assert "day_name" in day
+    assert "blocks" in day
+    assert len(day["blocks"]) > 0
 
     # Validate blocks
-    block = day['blocks'][0]
-    assert 'type' in block
-    assert 'start_time' in block
-    if block['type'] == 'subject':
-        assert 'subject' in block
-        assert 'duration_minutes' in block
+    block = day["blocks"][0]
+    assert "type" in block
+    assert "start_time" in block
+    if block["type"] == "subject":
+        assert "subject" in block
+        assert "duration_minutes" in block
 
 
 SEED_USER = {f"q{i}": (i % 5) + 1 for i in range(1, 26)} | {"child_age": 8}
@@ -119,8 +140,9 @@ def test_the_backend_api_loads_numpy_only_and_never_the_simulator():
     """)
     repo = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(repo)}
-    result = subprocess.run([sys.executable, "-c", script], cwd=repo, env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=repo, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded["outside"] == ["brightpath", "numpy"]

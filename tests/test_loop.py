@@ -1,6 +1,7 @@
 """The continuous-improvement loop end to end on tiny budgets (``+exp=loop``, in-process): what it leaves in
 the store, the model registry and the MLflow Model Registry, and a deliberately broken challenger blocked
 by the gate while the champion keeps serving."""
+
 from __future__ import annotations
 
 import json
@@ -10,12 +11,27 @@ import numpy as np
 import pytest
 
 TINY_LOOP = [
-    "+exp=loop", "data.n_families=60", "data.schedules_per_family=3",
-    "reward_model.d_model=4", "reward_model.ff_dim=4", "reward_model.head_units=[8]", "reward_model.max_epochs=2",
-    "reward_model.batch_size=64", "env.num_envs=64", "agent.minibatch_size=64", "agent.num_iterations=2",
-    "eval.n_families=60", "eval.oracle.n_random=16", "eval.oracle.n_rounds=1", "eval.oracle.n_local=4",
-    "loop.new_families=30", "loop.returning_families=10", "loop.ab_families=60", "loop.gate.n_bootstrap=100",
-    "loop.trigger.min_new_feedback=10", "loop.explore_share=0.5",
+    "+exp=loop",
+    "data.n_families=60",
+    "data.schedules_per_family=3",
+    "reward_model.d_model=4",
+    "reward_model.ff_dim=4",
+    "reward_model.head_units=[8]",
+    "reward_model.max_epochs=2",
+    "reward_model.batch_size=64",
+    "env.num_envs=64",
+    "agent.minibatch_size=64",
+    "agent.num_iterations=2",
+    "eval.n_families=60",
+    "eval.oracle.n_random=16",
+    "eval.oracle.n_rounds=1",
+    "eval.oracle.n_local=4",
+    "loop.new_families=30",
+    "loop.returning_families=10",
+    "loop.ab_families=60",
+    "loop.gate.n_bootstrap=100",
+    "loop.trigger.min_new_feedback=10",
+    "loop.explore_share=0.5",
 ]
 """A loop that takes seconds a round: 60 families in the dataset, 2 PPO iterations of 64 families."""
 
@@ -25,7 +41,8 @@ def _state(home: Path) -> dict:
 
 
 def test_the_loop_serves_learns_gates_and_promotes_through_the_store_and_both_registries(
-        run_experiment, tmp_home, mlflow_store):
+    run_experiment, tmp_home, mlflow_store
+):
     import mlflow
     import pandas as pd
 
@@ -57,8 +74,9 @@ def test_the_loop_serves_learns_gates_and_promotes_through_the_store_and_both_re
     assert registry.champion_version(tmp_home / "models", "reward") == champion["reward"]
     # brightpath.inference serves the champion without a restart.
     meta = generate_schedule({"child_age": 9, "q1": 4})["meta"]
-    champion_meta = registry.read_metadata(registry.version_path(tmp_home / "models", "generator",
-                                                                 champion["generator"]))
+    champion_meta = registry.read_metadata(
+        registry.version_path(tmp_home / "models", "generator", champion["generator"])
+    )
     assert meta["source"] == "ppo" and meta["model_version"] == champion_meta["model_version"]
 
     # Every round's verdict is a record with its reasons, stored next to the round.
@@ -83,9 +101,11 @@ def test_the_loop_serves_learns_gates_and_promotes_through_the_store_and_both_re
             tags = versions[round_of[round_]].tags
             assert tags["gate_decision"] == state["rounds"][round_]["verdict"]["decision"]
             assert json.loads(tags["gate_verdict"])["challenger"] == state["rounds"][round_]["verdict"]["challenger"]
-            assert tags["registry_version"] == str(state["rounds"][round_]["steps"]
-                                                   ["policy" if kind == "generator" else "reward"]
-                                                   ["generator" if kind == "generator" else "version"])
+            assert tags["registry_version"] == str(
+                state["rounds"][round_]["steps"]["policy" if kind == "generator" else "reward"][
+                    "generator" if kind == "generator" else "version"
+                ]
+            )
     mlflow.set_tracking_uri(f"sqlite:///{tmp_home}/mlflow.db")
     family = pd.DataFrame([{**{f"q{i}": 3.0 for i in range(1, 26)}, "child_age": 9.0}])
     params = mlflow.pyfunc.load_model("models:/brightpath-generator@champion").predict(family)
@@ -97,8 +117,12 @@ def test_the_loop_serves_learns_gates_and_promotes_through_the_store_and_both_re
     # Runs: the loop's parent run with its report and dashboards; a child per round with models and inputs.
     (parent,) = mlflow_store.runs("tags.task = 'loop' and attributes.run_name = 'loop-s0'")
     artifacts = mlflow_store.artifacts(parent.info.run_id)
-    assert {"report/loop.md", "report/loop_true_vs_proxy.png", "dashboard/dashboard.html",
-            "dashboard/round-02/dashboard.html"} <= artifacts
+    assert {
+        "report/loop.md",
+        "report/loop_true_vs_proxy.png",
+        "dashboard/dashboard.html",
+        "dashboard/round-02/dashboard.html",
+    } <= artifacts
     assert any(key.startswith("alerts.round_01") for key in parent.data.tags)
     round_run = client.get_run(state["rounds"]["1"]["run_id"])
     assert round_run.data.tags["mlflow.parentRunId"] == parent.info.run_id
@@ -123,9 +147,20 @@ def test_a_broken_challenger_is_blocked_and_the_champion_keeps_serving(run_exper
     from brightpath import registry
     from brightpath.inference import generate_schedule
 
-    run_experiment([*TINY_LOOP, "loop.rounds=1", "loop.corrupt_reward_rounds=[1]", "loop.ppo_iterations=15",
-                    "agent.learning_rate=0.01", "loop.ab_families=200", "loop.gate.value_floor=0",
-                    "loop.research=true", "loop.oracle_reference=false"], tmp_home)
+    run_experiment(
+        [
+            *TINY_LOOP,
+            "loop.rounds=1",
+            "loop.corrupt_reward_rounds=[1]",
+            "loop.ppo_iterations=15",
+            "agent.learning_rate=0.01",
+            "loop.ab_families=200",
+            "loop.gate.value_floor=0",
+            "loop.research=true",
+            "loop.oracle_reference=false",
+        ],
+        tmp_home,
+    )
     record = _state(tmp_home)["rounds"]["1"]
     verdict = record["verdict"]
     assert verdict["decision"] == "reject"
@@ -163,21 +198,33 @@ def test_the_loop_keeps_its_store_in_postgresql_by_url(run_experiment, tmp_home,
 def test_a_round_whose_trigger_does_not_fire_serves_and_listens_but_does_not_retrain(run_experiment, tmp_home):
     from brightpath import registry
 
-    run_experiment([*TINY_LOOP, "loop.rounds=1", "loop.research=false", "loop.trigger.min_new_feedback=100000",
-                    "loop.trigger.on_drift=false", "loop.trigger.on_degradation=false",
-                    "loop.trigger.on_critical=false"], tmp_home)
+    run_experiment(
+        [
+            *TINY_LOOP,
+            "loop.rounds=1",
+            "loop.research=false",
+            "loop.trigger.min_new_feedback=100000",
+            "loop.trigger.on_drift=false",
+            "loop.trigger.on_degradation=false",
+            "loop.trigger.on_critical=false",
+        ],
+        tmp_home,
+    )
     record = _state(tmp_home)["rounds"]["1"]
     assert record["done"] and not record["steps"]["trigger"]["fired"] and "verdict" not in record
     assert record["steps"]["served"] == 40
     assert registry.list_versions(tmp_home / "models", "generator") == [1]
 
 
-@pytest.mark.parametrize(("override", "key"), [
-    ("loop.explore_share=1.5", "loop.explore_share"),
-    ("loop.gate_score=mean", "loop.gate_score"),
-    ("loop.world.shift=taller", "loop.world.shift"),
-    ("loop.reward_calibration=ols", "loop.reward_calibration"),
-])
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("loop.explore_share=1.5", "loop.explore_share"),
+        ("loop.gate_score=mean", "loop.gate_score"),
+        ("loop.world.shift=taller", "loop.world.shift"),
+        ("loop.reward_calibration=ols", "loop.reward_calibration"),
+    ],
+)
 def test_a_bad_loop_setting_stops_the_run_before_any_work_naming_the_key(run_experiment, tmp_home, override, key):
     from experiments.config_check import ConfigError
 

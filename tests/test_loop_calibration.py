@@ -1,6 +1,7 @@
 """Where the reward model's pessimism comes from, and the calibration that removes it: regression lines
 from noisy feedback signals onto the Likert item shrink good weeks towards the logged mean; the latent
 (one-factor measurement model) calibration reads them as unbiased estimates of the target."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -2,6 +2,7 @@
 (``brightpath.monitoring.store_report``), with the loop's world serving the weeks: a population shift
 is detected and starts a retraining round; an unchanged population raises a drift or degradation
 alert in at most 5 % of repetitions (measured here, as the A/B test's false-positive rate is)."""
+
 from __future__ import annotations
 
 import datetime
@@ -29,14 +30,23 @@ FALSE_ALARM_REPS = 40
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("loop-monitoring-data")
-    generate_datasets(root, n_families=500, schedules_per_family=1, val_fraction=0.15, test_fraction=0.15, seed=0,
-                      version="v1")
+    generate_datasets(
+        root, n_families=500, schedules_per_family=1, val_fraction=0.15, test_fraction=0.15, seed=0, version="v1"
+    )
     return root
 
 
 def _world(data_root, *, seed=0, shift="none"):
-    return World(WorldConfig(shift=shift, shift_round=1), seed=seed, namespace=f"test{seed}", data_root=data_root,
-                 data_version="v1", new_families=COHORT, returning_families=0, ab_families=4)
+    return World(
+        WorldConfig(shift=shift, shift_round=1),
+        seed=seed,
+        namespace=f"test{seed}",
+        data_root=data_root,
+        data_version="v1",
+        new_families=COHORT,
+        returning_families=0,
+        ab_families=4,
+    )
 
 
 def _record_week(store, world, round_, *, week):
@@ -53,11 +63,25 @@ def _record_week(store, world, round_, *, week):
         family = parse_user_data(user_data(families.answers[i], int(families.age[i])))
         schedule = schedule_for(family, ScheduleParams.from_vector(params[i]), source="expert", model_version="expert")
         schedule_id = stable_id(world.namespace, round_, key)
-        schedules.append(schedule_record(schedule, schedule_id=schedule_id, family_key=key, week_start=week,
-                                         generator_version=1, cohort=f"w{round_}", created_at=created))
-        feedback.append({"id": stable_id("fb", schedule_id), "schedule_id": schedule_id,
-                         "received_at": created + datetime.timedelta(days=5),
-                         **{name: column[i] for name, column in answers.items()}})
+        schedules.append(
+            schedule_record(
+                schedule,
+                schedule_id=schedule_id,
+                family_key=key,
+                week_start=week,
+                generator_version=1,
+                cohort=f"w{round_}",
+                created_at=created,
+            )
+        )
+        feedback.append(
+            {
+                "id": stable_id("fb", schedule_id),
+                "schedule_id": schedule_id,
+                "received_at": created + datetime.timedelta(days=5),
+                **{name: column[i] for name, column in answers.items()},
+            }
+        )
     store.record_round(schedules, feedback)
 
 
@@ -76,8 +100,9 @@ def test_week_of_a_served_schedule_is_its_week_start_else_the_monday_it_was_serv
     assert week_of(served).iloc[0] == datetime.date(2026, 11, 23)
 
 
-@pytest.mark.parametrize(("shift", "column"), [("older_children", "child_age"),
-                                               ("strict_time_managers", "score_time_management")])
+@pytest.mark.parametrize(
+    ("shift", "column"), [("older_children", "child_age"), ("strict_time_managers", "score_time_management")]
+)
 def test_a_population_shift_is_detected_and_starts_a_retraining_round(tmp_path, data_root, shift, column):
     world = _world(data_root, shift=shift)
     store = _store_with_history(tmp_path, data_root, world)
@@ -88,14 +113,12 @@ def test_a_population_shift_is_detected_and_starts_a_retraining_round(tmp_path, 
     assert found.n_current_families == COHORT and found.n_reference_families >= 300
     drifted = {a.labels.get("column") for a in found.report.alerts() if a.kind == "feature_drift"}
     assert column in drifted
-    trigger = retraining_trigger(found.report.alerts(), found.new_feedback,
-                                 TriggerConfig(min_new_feedback=None))
+    trigger = retraining_trigger(found.report.alerts(), found.new_feedback, TriggerConfig(min_new_feedback=None))
     assert trigger.fired and any(reason.startswith("drift") for reason in trigger.reasons)
     assert trigger.alert().kind == "retraining_triggered"
 
 
-def test_an_unchanged_population_raises_drift_or_degradation_alerts_in_at_most_5_percent_of_weeks(
-        tmp_path, data_root):
+def test_an_unchanged_population_raises_drift_or_degradation_alerts_in_at_most_5_percent_of_weeks(tmp_path, data_root):
     """A store holding the logged weeks and week 1 (the same generator version), then, per repetition, a
     week 2 of families drawn afresh from the unchanged population: a false alarm is any drift (week 2's
     families vs those before) or degradation (week 2's satisfaction vs week 1's) alert."""
@@ -125,8 +148,9 @@ def test_no_trigger_without_drift_degradation_or_enough_new_feedback(tmp_path, d
     found = monitor_store(store, window=week_of_round(1), feedback_since=since)
     assert found.new_feedback == COHORT
 
-    assert not retraining_trigger(found.report.alerts(), found.new_feedback,
-                                  TriggerConfig(min_new_feedback=COHORT + 1)).fired
+    assert not retraining_trigger(
+        found.report.alerts(), found.new_feedback, TriggerConfig(min_new_feedback=COHORT + 1)
+    ).fired
     counted = retraining_trigger(found.report.alerts(), found.new_feedback, TriggerConfig(min_new_feedback=COHORT))
     assert counted.fired and counted.reasons == (f"{COHORT} new feedback rows (≥ {COHORT})",)
 

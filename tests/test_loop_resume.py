@@ -1,6 +1,7 @@
 """Killing the loop mid-round (SIGKILL) and resuming it (``resume=true``) gives the same store contents and
 the same registry state (on disk and in the MLflow Model Registry) as an uninterrupted run: every row has a
 deterministic id and is inserted once, every model version is published and registered once."""
+
 from __future__ import annotations
 
 import json
@@ -14,18 +15,36 @@ from pathlib import Path
 from tests.test_loop import TINY_LOOP
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-LOOP = [*TINY_LOOP, "loop.rounds=1", "loop.ppo_iterations=8", "agent.checkpoint_interval=1",
-        "loop.research=false", "loop.oracle_reference=false"]
+LOOP = [
+    *TINY_LOOP,
+    "loop.rounds=1",
+    "loop.ppo_iterations=8",
+    "agent.checkpoint_interval=1",
+    "loop.research=false",
+    "loop.oracle_reference=false",
+]
 """Round 1 trains 8 PPO iterations with a checkpoint after each, so a kill lands inside the round; the A/B
 gate, the promotion and the dashboard come after it."""
 KILL_AFTER = "round-01/ppo/tf/checkpoint"
 
 
 def _launch(home: Path, *extra: str) -> subprocess.Popen:
-    env = {**os.environ, "BRIGHTPATH_HOME": str(home), "MLFLOW_TRACKING_URI": f"sqlite:///{home}/mlflow.db",
-           "OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "experiments.train", *LOOP, *extra, f"paths.root={home}"],
-                            cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "BRIGHTPATH_HOME": str(home),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{home}/mlflow.db",
+        "OMP_NUM_THREADS": "1",
+        "TF_NUM_INTRAOP_THREADS": "1",
+        "TF_NUM_INTEROP_THREADS": "1",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "experiments.train", *LOOP, *extra, f"paths.root={home}"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _finish(process: subprocess.Popen) -> None:
@@ -52,8 +71,9 @@ def _store_contents(home: Path) -> dict:
                     row["model_version"] = run_round.get(row["model_version"], row["model_version"])
                 if "schedule_json" in row:
                     schedule = json.loads(row["schedule_json"])
-                    schedule["meta"]["model_version"] = run_round.get(schedule["meta"]["model_version"],
-                                                                      schedule["meta"]["model_version"])
+                    schedule["meta"]["model_version"] = run_round.get(
+                        schedule["meta"]["model_version"], schedule["meta"]["model_version"]
+                    )
                     row["schedule_json"] = schedule
             contents[table] = rows
     engine.dispose()
@@ -71,8 +91,9 @@ def _registry_state(home: Path) -> dict:
         versions = registry.list_versions(home / "models", name)
         state[name] = {
             "champion": registry.champion_version(home / "models", name),
-            "versions": {v: registry.read_metadata(registry.version_path(home / "models", name, v)).get("loop")
-                         for v in versions},
+            "versions": {
+                v: registry.read_metadata(registry.version_path(home / "models", name, v)).get("loop") for v in versions
+            },
             "promotions": [p["version"] for p in registry.promotions(home / "models", name)],
         }
     client = MlflowClient(tracking_uri=f"sqlite:///{home}/mlflow.db")

@@ -140,10 +140,7 @@ _labels = st.sampled_from(["a", "b", "c", None])
 def _frame(draw, n_min=1):
     n = draw(st.integers(n_min, 40))
     return pd.DataFrame(
-        {
-            "x": draw(st.lists(_numbers, min_size=n, max_size=n)),
-            "c": draw(st.lists(_labels, min_size=n, max_size=n)),
-        }
+        {"x": draw(st.lists(_numbers, min_size=n, max_size=n)), "c": draw(st.lists(_labels, min_size=n, max_size=n))}
     )
 
 

@@ -1,4 +1,5 @@
 """The simulated population: realistic ages and answers, preferences the answers reflect, seeded."""
+
 import numpy as np
 import pytest
 

@@ -2,6 +2,7 @@
 registry, loaded by the backend's ``ScheduleGeneratorModel`` and by a process that never imports this
 repository), same seed → same result, resuming a killed run in the same MLflow run, the transformer
 model in a sweep, and training the reward model first (a child run) when there is none."""
+
 from __future__ import annotations
 
 import json
@@ -16,15 +17,33 @@ import pytest
 pytest.importorskip("tf_agents")
 
 TINY = [
-    "+exp=ppo", "env.reward_source=oracle", "env.num_envs=64", "agent.minibatch_size=32",
-    "agent.num_iterations=4", "agent.checkpoint_interval=2", "agent.learning_rate=0.001",
-    "eval.n_families=24", "data.n_families=40", "data.schedules_per_family=2",
-    "eval.oracle.n_random=32", "eval.oracle.n_rounds=1", "eval.oracle.n_local=8",
+    "+exp=ppo",
+    "env.reward_source=oracle",
+    "env.num_envs=64",
+    "agent.minibatch_size=32",
+    "agent.num_iterations=4",
+    "agent.checkpoint_interval=2",
+    "agent.learning_rate=0.001",
+    "eval.n_families=24",
+    "data.n_families=40",
+    "data.schedules_per_family=2",
+    "eval.oracle.n_random=32",
+    "eval.oracle.n_rounds=1",
+    "eval.oracle.n_local=8",
 ]
 USER_DATA = {**{f"q{i}": (i * 7) % 5 + 1 for i in range(1, 26)}, "child_age": 9}
-PER_ITERATION = ("charts/episodic_return", "charts/true_satisfaction", "charts/learning_rate", "losses/policy",
-                 "losses/value", "losses/entropy", "losses/approx_kl", "losses/explained_variance",
-                 "perf/env_steps_per_s", "perf/reward_model_time_share")
+PER_ITERATION = (
+    "charts/episodic_return",
+    "charts/true_satisfaction",
+    "charts/learning_rate",
+    "losses/policy",
+    "losses/value",
+    "losses/entropy",
+    "losses/approx_kl",
+    "losses/explained_variance",
+    "perf/env_steps_per_s",
+    "perf/reward_model_time_share",
+)
 
 
 def _comparable(metrics: dict[str, float]) -> dict[str, float]:
@@ -35,11 +54,20 @@ def _comparable(metrics: dict[str, float]) -> dict[str, float]:
 def test_tiny_run_logs_exports_and_serves_the_generator(tmp_home, run_experiment, mlflow_store):
     metrics = run_experiment(TINY, tmp_home)
 
-    for key in ("eval/true_satisfaction", "eval/true_satisfaction_ci95_low", "eval/pct_of_oracle",
-                "eval/expert_true_satisfaction", "eval/oracle_true_satisfaction", "eval/invalid_rate"):
+    for key in (
+        "eval/true_satisfaction",
+        "eval/true_satisfaction_ci95_low",
+        "eval/pct_of_oracle",
+        "eval/expert_true_satisfaction",
+        "eval/oracle_true_satisfaction",
+        "eval/invalid_rate",
+    ):
         assert np.isfinite(metrics[key]), key
-    assert metrics["eval/true_satisfaction_ci95_low"] <= metrics["eval/true_satisfaction"] \
+    assert (
+        metrics["eval/true_satisfaction_ci95_low"]
+        <= metrics["eval/true_satisfaction"]
         <= metrics["eval/true_satisfaction_ci95_high"]
+    )
     assert metrics["eval/export_max_unit_diff"] == pytest.approx(0.0, abs=1e-6)
     assert "eval/proxy_true_gap" not in metrics  # the oracle reward has no proxy
 
@@ -68,8 +96,14 @@ def test_tiny_run_logs_exports_and_serves_the_generator(tmp_home, run_experiment
     with pytest.raises(ModelLoadError, match="expected kind 'policy'"):
         load_policy(tmp_home / "models" / "generator")
     exported = json.loads((tmp_home / "models" / "generator" / "brightpath_model.json").read_text())
-    assert {"kind": "generator", "source": "ppo", "model_version": run.info.run_id, "run_id": run.info.run_id,
-            "data_version": "v1", "seed": 0}.items() <= exported.items() and exported["created_at"]
+    assert {
+        "kind": "generator",
+        "source": "ppo",
+        "model_version": run.info.run_id,
+        "run_id": run.info.run_id,
+        "data_version": "v1",
+        "seed": 0,
+    }.items() <= exported.items() and exported["created_at"]
 
     from brightpath import ScheduleGeneratorModel
     from brightpath.inference import generate_schedule
@@ -88,7 +122,7 @@ def test_tiny_run_logs_exports_and_serves_the_generator(tmp_home, run_experiment
     script = textwrap.dedent(f"""
         import json, sys
         import tensorflow as tf
-        loaded = tf.saved_model.load({str(tmp_home / 'models' / 'generator')!r})
+        loaded = tf.saved_model.load({str(tmp_home / "models" / "generator")!r})
         out = loaded.signatures["serving_default"](answers=tf.constant({answers.tolist()!r}, tf.float32),
                                                    child_age=tf.constant([9.0]))
         ours = [m for m in sys.modules if m.split(".")[0] in ("brightpath", "envs", "agents", "experiments",
@@ -96,8 +130,9 @@ def test_tiny_run_logs_exports_and_serves_the_generator(tmp_home, run_experiment
         print(json.dumps({{"params": {{k: float(v.numpy()[0]) for k, v in out.items()}}, "ours": ours}}))
     """)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "TF_USE_LEGACY", "BRIGHTPATH"))}
-    result = subprocess.run([sys.executable, "-I", "-c", script], cwd=tmp_home.parent, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", script], cwd=tmp_home.parent, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     served = json.loads(result.stdout.strip().splitlines()[-1])
     assert served["ours"] == []
@@ -106,8 +141,9 @@ def test_tiny_run_logs_exports_and_serves_the_generator(tmp_home, run_experiment
     np.testing.assert_allclose([served["params"][name] for name in PARAM_NAMES], expected, rtol=1e-6)
 
 
-def test_same_seed_same_result_and_a_killed_run_resumes_in_the_same_mlflow_run(tmp_home, run_experiment,
-                                                                               monkeypatch, mlflow_store):
+def test_same_seed_same_result_and_a_killed_run_resumes_in_the_same_mlflow_run(
+    tmp_home, run_experiment, monkeypatch, mlflow_store
+):
     from agents.checkpoint import TrainingCheckpoint
 
     uninterrupted = run_experiment([*TINY, "run_name=straight"], tmp_home)
@@ -139,8 +175,10 @@ def test_a_bad_value_fails_before_any_training(tmp_home, run_experiment):
     from experiments.config_check import ConfigError
 
     with pytest.raises(ConfigError, match=r"agent\.importance_ratio_clipping: expected in \(0, 1\), got 2\.0"):
-        run_experiment([*TINY, "env.reward_source=model", "agent.minibatch_size=48",
-                        "agent.importance_ratio_clipping=2.0"], tmp_home)
+        run_experiment(
+            [*TINY, "env.reward_source=model", "agent.minibatch_size=48", "agent.importance_ratio_clipping=2.0"],
+            tmp_home,
+        )
     with pytest.raises(ConfigError, match=r"env\.num_envs: expected a multiple of agent\.minibatch_size=48, got 64"):
         run_experiment([*TINY, "agent.minibatch_size=48"], tmp_home)
     with pytest.raises(ConfigError, match="reward_model: expected attention"):
@@ -150,8 +188,9 @@ def test_a_bad_value_fails_before_any_training(tmp_home, run_experiment):
 
 def test_transformer_runs_as_a_sweep_job_on_the_train_split(tmp_home, run_experiment, mlflow_store):
     sweep_dir = tmp_home / "multirun" / "sweep"
-    metrics = run_experiment([*TINY, "model=transformer", "seed=1", "env.families=train"], tmp_home,
-                             sweep_dir=sweep_dir, job_num=1)
+    metrics = run_experiment(
+        [*TINY, "model=transformer", "seed=1", "env.families=train"], tmp_home, sweep_dir=sweep_dir, job_num=1
+    )
     assert np.isfinite(metrics["eval/true_satisfaction"])
     (parent,) = mlflow_store.runs("tags.sweep_role = 'parent'")
     (child,) = mlflow_store.runs("attributes.run_name = 'ppo-transformer-s1'")
@@ -160,8 +199,11 @@ def test_transformer_runs_as_a_sweep_job_on_the_train_split(tmp_home, run_experi
 
 
 def test_trains_the_reward_model_first_as_a_child_run_when_there_is_none(tmp_home, run_experiment, mlflow_store):
-    overrides = [*[o for o in TINY if o != "env.reward_source=oracle"], "agent.num_iterations=2",
-                 "reward_model.max_epochs=1"]
+    overrides = [
+        *[o for o in TINY if o != "env.reward_source=oracle"],
+        "agent.num_iterations=2",
+        "reward_model.max_epochs=1",
+    ]
     metrics = run_experiment(overrides, tmp_home)
     assert (tmp_home / "models" / "reward" / "saved_model.pb").is_file()
     assert np.isfinite(metrics["eval/proxy_satisfaction"]) and np.isfinite(metrics["eval/proxy_true_gap"])

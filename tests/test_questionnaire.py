@@ -1,4 +1,5 @@
 """Family input validation (CONTRACTS §1): brightpath.questionnaire."""
+
 from __future__ import annotations
 
 import datetime
@@ -176,8 +177,11 @@ def test_grade_outside_range_or_not_integer_is_rejected(grade):
 
 @pytest.mark.parametrize(
     ("constraints", "field", "bad"),
-    [("no Fridays", "constraints", "no Fridays"), (["ok", 3], "constraints[1]", 3),
-     ({"a": 1}, "constraints", {"a": 1})],
+    [
+        ("no Fridays", "constraints", "no Fridays"),
+        (["ok", 3], "constraints[1]", 3),
+        ({"a": 1}, "constraints", {"a": 1}),
+    ],
 )
 def test_bad_constraints_are_rejected(constraints, field, bad):
     assert_rejected({"child_age": 8, "constraints": constraints}, field, bad)

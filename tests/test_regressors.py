@@ -1,5 +1,6 @@
 """Baseline regressors: they imitate the expert rule (R² ≥ 0.9), cross-validate, persist, fail
 loudly on bad files, and the Keras MLP exports as a generator SavedModel."""
+
 from __future__ import annotations
 
 import json
@@ -78,8 +79,9 @@ def test_regression_scores_are_exact_for_perfect_predictions_and_quiet_for_const
 
 def test_joblib_round_trip_gives_the_same_schedules(tmp_path, fitted, data):
     _, (Xt, _) = data
-    directory = save_baseline(fitted["gbr"], tmp_path / "gbr", source="gbr", model_version="run-1",
-                              metadata={"cv_r2": 0.99})
+    directory = save_baseline(
+        fitted["gbr"], tmp_path / "gbr", source="gbr", model_version="run-1", metadata={"cv_r2": 0.99}
+    )
     loaded = load_baseline(directory)
     np.testing.assert_array_equal(loaded.estimator.predict(Xt), fitted["gbr"].predict(Xt))
     meta = json.loads((directory / METADATA_FILE).read_text())
@@ -89,8 +91,9 @@ def test_joblib_round_trip_gives_the_same_schedules(tmp_path, fitted, data):
     assert isinstance(generator, RegressorGenerator) and generator.source == "gbr"
     assert generator.model_version == "run-1"
     in_memory = RegressorGenerator(fitted["gbr"], name="gbr")
-    np.testing.assert_array_equal(generator.params(families.answers, families.child_age),
-                                  in_memory.params(families.answers, families.child_age))
+    np.testing.assert_array_equal(
+        generator.params(families.answers, families.child_age), in_memory.params(families.answers, families.child_age)
+    )
     schedule = generator.schedules(families.answers[:1], families.child_age[:1])[0]
     assert schedule["meta"]["source"] == "gbr" and schedule["meta"]["model_version"] == "run-1"
 
@@ -126,8 +129,9 @@ def test_keras_mlp_learns_the_rule_and_exports_a_generator_savedmodel(tmp_path, 
     import tensorflow as tf
 
     (X, Y), (Xt, Yt) = data
-    mlp = make_regressor("mlp", {"hidden_units": [64, 64], "epochs": 60, "batch_size": 32,
-                                 "learning_rate": 3e-3}, seed=0).fit(X, Y)
+    mlp = make_regressor(
+        "mlp", {"hidden_units": [64, 64], "epochs": 60, "batch_size": 32, "learning_rate": 3e-3}, seed=0
+    ).fit(X, Y)
     assert len(mlp.loss_history) == 60 and mlp.loss_history[-1] < mlp.loss_history[0]
     assert regression_scores(Yt, mlp.predict(Xt)).mean_r2 > 0.85
     directory = export_mlp(mlp, tmp_path / "mlp", model_version="run-mlp")

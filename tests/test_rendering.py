@@ -1,5 +1,6 @@
 """envs.rendering and the render modes of both environments: the week as text and as a timetable image
 (uint8 [H, W, 3]) that changes with the schedule; Schedule-v0's numbers are untouched by rendering."""
+
 from __future__ import annotations
 
 import gymnasium as gym
@@ -33,6 +34,7 @@ def test_the_picture_changes_with_the_schedule():
     longer = timetable_image(_layout([1.0, 30, 3, 7, 300, 0.5, 10]))
     empty = timetable_image(EMPTY_LAYOUT)
     assert not np.array_equal(early, late) and not np.array_equal(early, longer)
+
     def coloured(image):
         return int((np.ptp(image.astype(int), axis=2) > 60).sum())
 

@@ -1,4 +1,5 @@
 """Simulated feedback: noisy, partial, in the feedback schema, and tracking the hidden satisfaction."""
+
 import numpy as np
 import pytest
 

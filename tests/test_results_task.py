@@ -1,6 +1,7 @@
 """End to end on tiny data: ``+exp=baseline`` (the imitation regressors), the results table
 (reproducible for a seed, missing models shown as such, models found through MLflow), and the
 ``experiments.evaluate`` A/B command."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 TINY_DATA = ["data.n_families=160", "data.schedules_per_family=2"]
 TINY_RF = ["+exp=baseline", "imitation=rf", "imitation.n_estimators=30", "imitation.cv_folds=3", *TINY_DATA]
 TINY_RESULTS = [
-    "+exp=results", "results.n_families=48", "results.proxy=false", "results.n_bootstrap=200",
-    "results.oracle.n_random=32", "results.oracle.n_rounds=1", "results.oracle.n_local=8", *TINY_DATA,
+    "+exp=results",
+    "results.n_families=48",
+    "results.proxy=false",
+    "results.n_bootstrap=200",
+    "results.oracle.n_random=32",
+    "results.oracle.n_rounds=1",
+    "results.oracle.n_local=8",
+    *TINY_DATA,
 ]
 TINY_AB = [*TINY_DATA, "n_families=40", "n_bootstrap=200", "min_segment_size=5"]
 
@@ -52,8 +59,13 @@ def test_baseline_then_results_table_end_to_end(tmp_home, run_experiment, mlflow
     table = pd.read_csv(reports / "results.csv")
     assert list(table["row"]) == ["expert", "rf", "gbr", "ppo_mlp", "oracle"]
     status = dict(zip(table["row"], table["status"]))
-    assert status == {"expert": "ok", "rf": "ok", "gbr": "not trained yet", "ppo_mlp": "not trained yet",
-                      "oracle": "ok"}
+    assert status == {
+        "expert": "ok",
+        "rf": "ok",
+        "gbr": "not trained yet",
+        "ppo_mlp": "not trained yet",
+        "oracle": "ok",
+    }
     by_row = table.set_index("row")
     assert by_row.loc["oracle", "pct_of_oracle"] == pytest.approx(100.0)
     assert by_row.loc["oracle", "true_satisfaction"] > by_row.loc["expert", "true_satisfaction"]
@@ -136,8 +148,19 @@ def test_a_generator_against_itself_is_no_difference_not_a_crash(tmp_home, compo
 def test_unpaired_evaluation_splits_the_families_and_runs_welch(tmp_home, compose_config):
     from experiments import evaluate
 
-    cfg = compose_config("evaluate", [*TINY_AB, "a=expert", "b=oracle", "paired=false", "proxy=false",
-                                      "oracle.n_random=32", "oracle.n_rounds=1", "oracle.n_local=8"])
+    cfg = compose_config(
+        "evaluate",
+        [
+            *TINY_AB,
+            "a=expert",
+            "b=oracle",
+            "paired=false",
+            "proxy=false",
+            "oracle.n_random=32",
+            "oracle.n_rounds=1",
+            "oracle.n_local=8",
+        ],
+    )
     report = evaluate.run(cfg)
     assert report["gold"]["test"] == "Welch's t-test"
     assert report["gold"]["n_a"] + report["gold"]["n_b"] == 40 and report["segments"] == []
@@ -157,11 +180,25 @@ def test_a_failed_evaluation_leaves_a_failed_run(tmp_home, compose_config, mlflo
 def test_evaluate_command_line_prints_the_seed_report_and_writes_json(tmp_home, mlflow_store):
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "BRIGHTPATH_HOME": str(tmp_home)}
     env.pop("MLFLOW_TRACKING_URI", None)
-    common = [f"paths.root={tmp_home}", f"logger.tracking_uri=sqlite:///{tmp_home}/mlflow.db", *TINY_DATA,
-              "n_families=40", "proxy=false", "n_bootstrap=200", "oracle.n_random=32", "oracle.n_rounds=1",
-              "oracle.n_local=8"]
-    done = subprocess.run([sys.executable, "-m", "experiments.evaluate", "a=expert", "b=oracle", *common],
-                          cwd=tmp_home, env=env, capture_output=True, text=True, timeout=180)
+    common = [
+        f"paths.root={tmp_home}",
+        f"logger.tracking_uri=sqlite:///{tmp_home}/mlflow.db",
+        *TINY_DATA,
+        "n_families=40",
+        "proxy=false",
+        "n_bootstrap=200",
+        "oracle.n_random=32",
+        "oracle.n_rounds=1",
+        "oracle.n_local=8",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "experiments.evaluate", "a=expert", "b=oracle", *common],
+        cwd=tmp_home,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Model A (expert):" in done.stdout and "T-statistic:" in done.stdout
     assert "Winner: Model B (oracle) (statistically significant)" in done.stdout
@@ -171,6 +208,12 @@ def test_evaluate_command_line_prints_the_seed_report_and_writes_json(tmp_home, 
     (run,) = mlflow_store.runs("tags.task = 'evaluate'")
     assert run.data.metrics["ab/significant"] == 1.0 and run.info.status == "FINISHED"
 
-    bad = subprocess.run([sys.executable, "-m", "experiments.evaluate", "n_families=many", *common[:2]],
-                         cwd=tmp_home, env=env, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "experiments.evaluate", "n_families=many", *common[:2]],
+        cwd=tmp_home,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode != 0 and "n_families=many" in bad.stderr and "Traceback" not in bad.stderr

@@ -1,4 +1,5 @@
 """The reward models, their training loop, the exported SavedModel and the scorer (brightpath.reward)."""
+
 from __future__ import annotations
 
 import json
@@ -53,11 +54,13 @@ def exported(trained, tmp_path_factory):
     from brightpath.reward.scoring import export_reward_model
 
     directory = tmp_path_factory.mktemp("models") / "reward"
-    return export_reward_model(trained.model, trained.preprocessing, directory, model_version="test-v1",
-                               metadata={"note": "tiny"})
+    return export_reward_model(
+        trained.model, trained.preprocessing, directory, model_version="test-v1", metadata={"note": "tiny"}
+    )
 
 
 # --- inputs -------------------------------------------------------------------------------
+
 
 def test_build_inputs_pads_to_the_longest_week_and_take_trims_padding():
     rng = np.random.default_rng(0)
@@ -118,17 +121,21 @@ def test_preprocessing_round_trips_and_rejects_malformed_state(splits):
 
 # --- configs ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("name", "overrides", "field"), [
-    ("attention", {"d_model": 10, "num_heads": 4}, "reward_model.d_model"),
-    ("attention", {"dropout": 1.0}, "reward_model.dropout"),
-    ("attention", {"learning_rate": "fast"}, "reward_model.learning_rate"),
-    ("attention", {"head_units": []}, "reward_model.head_units"),
-    ("attention", {"depth": 3}, "reward_model.depth"),
-    ("gbr", {"subsample": 1.5}, "reward_model.subsample"),
-    ("gbr", {"max_trees": 0}, "reward_model.max_trees"),
-    ("mlp", {"activation": "swish"}, "reward_model.activation"),
-    ("mlp", {"batch_size": True}, "reward_model.batch_size"),
-])
+
+@pytest.mark.parametrize(
+    ("name", "overrides", "field"),
+    [
+        ("attention", {"d_model": 10, "num_heads": 4}, "reward_model.d_model"),
+        ("attention", {"dropout": 1.0}, "reward_model.dropout"),
+        ("attention", {"learning_rate": "fast"}, "reward_model.learning_rate"),
+        ("attention", {"head_units": []}, "reward_model.head_units"),
+        ("attention", {"depth": 3}, "reward_model.depth"),
+        ("gbr", {"subsample": 1.5}, "reward_model.subsample"),
+        ("gbr", {"max_trees": 0}, "reward_model.max_trees"),
+        ("mlp", {"activation": "swish"}, "reward_model.activation"),
+        ("mlp", {"batch_size": True}, "reward_model.batch_size"),
+    ],
+)
 def test_bad_model_settings_are_rejected_naming_the_key(name, overrides, field):
     with pytest.raises(ValidationError) as err:
         config(name, **overrides)
@@ -144,6 +151,7 @@ def test_unknown_settings_and_models_are_rejected():
 
 # --- the attention model ------------------------------------------------------------------
 
+
 def test_scores_ignore_padding_and_the_other_schedules_in_the_batch(splits):
     import tensorflow as tf
 
@@ -151,8 +159,13 @@ def test_scores_ignore_padding_and_the_other_schedules_in_the_batch(splits):
     inputs = splits["test"].inputs
     model = build_attention_model(config("attention", **TINY["attention"]), Preprocessing.fit(inputs))
     together = model(inputs.as_dict()).numpy()
-    padded = RewardInputs(np.pad(inputs.tokens, ((0, 0), (0, 7), (0, 0))), np.pad(inputs.mask, ((0, 0), (0, 7))),
-                          inputs.summary, inputs.answers, inputs.child_age)
+    padded = RewardInputs(
+        np.pad(inputs.tokens, ((0, 0), (0, 7), (0, 0))),
+        np.pad(inputs.mask, ((0, 0), (0, 7))),
+        inputs.summary,
+        inputs.answers,
+        inputs.child_age,
+    )
     np.testing.assert_allclose(model(padded.as_dict()).numpy(), together, atol=1e-5)
     for i in (0, 5, len(inputs) - 1):
         alone = model(inputs.take([i]).as_dict()).numpy()
@@ -165,12 +178,14 @@ def test_the_schedule_changes_the_score(splits):
     inputs = splits["test"].inputs
     model = build_attention_model(config("attention", **TINY["attention"]), Preprocessing.fit(inputs))
     first = inputs.take([0, 0])
-    swapped = RewardInputs(inputs.take([1]).tokens, inputs.take([1]).mask, inputs.summary[[1]], inputs.answers[[0]],
-                           inputs.child_age[[0]])
+    swapped = RewardInputs(
+        inputs.take([1]).tokens, inputs.take([1]).mask, inputs.summary[[1]], inputs.answers[[0]], inputs.child_age[[0]]
+    )
     assert not np.allclose(predict_attention(model, first)[0], predict_attention(model, swapped)[0])
 
 
 # --- training -----------------------------------------------------------------------------
+
 
 def test_early_stopping_stops_after_patience_and_restores_the_best_epoch():
     val_losses = iter([0.5, 0.3, 0.4, 0.35, 0.31, 0.2, 0.1])
@@ -179,8 +194,11 @@ def test_early_stopping_stops_after_patience_and_restores_the_best_epoch():
     history = fit_with_early_stopping(
         run_epoch=lambda epoch: state.__setitem__("weights", epoch) or 1.0 / epoch,
         validation_loss=lambda: next(val_losses),
-        snapshot=lambda: state["weights"], restore=lambda w: state.__setitem__("weights", w),
-        max_epochs=10, patience=3, on_epoch=lambda epoch, metrics: seen.append((epoch, metrics["val_loss"])),
+        snapshot=lambda: state["weights"],
+        restore=lambda w: state.__setitem__("weights", w),
+        max_epochs=10,
+        patience=3,
+        on_epoch=lambda epoch, metrics: seen.append((epoch, metrics["val_loss"])),
     )
     assert [e for e, _ in seen] == [1, 2, 3, 4, 5]
     assert history.best_epoch == 2 and history.best_val_loss == 0.3 and history.stopped_early
@@ -190,8 +208,13 @@ def test_early_stopping_stops_after_patience_and_restores_the_best_epoch():
 @pytest.mark.parametrize("name", ["attention", "gbr", "mlp"])
 def test_training_is_reproducible_and_reports_every_epoch(name, splits):
     epochs = []
-    first = train_reward_model(config(name, **TINY[name]), splits["train"], splits["val"], seed=3,
-                               on_epoch=lambda epoch, metrics: epochs.append(epoch))
+    first = train_reward_model(
+        config(name, **TINY[name]),
+        splits["train"],
+        splits["val"],
+        seed=3,
+        on_epoch=lambda epoch, metrics: epochs.append(epoch),
+    )
     again = train_reward_model(config(name, **TINY[name]), splits["train"], splits["val"], seed=3)
     other = train_reward_model(config(name, **TINY[name]), splits["train"], splits["val"], seed=4)
     test = splits["test"].inputs
@@ -206,8 +229,11 @@ def test_training_is_reproducible_and_reports_every_epoch(name, splits):
 @pytest.mark.parametrize("name", ["attention", "gbr"])
 def test_a_trained_model_ranks_unseen_families_schedules_by_true_satisfaction(name):
     train, val, test = simulated(300, 4, 10), simulated(60, 4, 11), simulated(60, 4, 12, "off_distribution")
-    overrides = {**TINY[name], "max_epochs": 8, "head_units": [64]} if name == "attention" \
+    overrides = (
+        {**TINY[name], "max_epochs": 8, "head_units": [64]}
+        if name == "attention"
         else {"max_trees": 100, "trees_per_round": 25}
+    )
     model = train_reward_model(config(name, **overrides), train, val, seed=0)
     metrics = regression_metrics(model.predict(test.inputs), observed=test.targets, truth=test.truth)
     assert metrics["spearman_true_satisfaction"] > 0.6
@@ -215,6 +241,7 @@ def test_a_trained_model_ranks_unseen_families_schedules_by_true_satisfaction(na
 
 
 # --- export and scoring -------------------------------------------------------------------
+
 
 def test_exported_model_scores_like_the_trained_model_in_chunks(trained, exported, splits):
     from brightpath.reward.scoring import RewardScorer
@@ -262,14 +289,15 @@ def test_the_saved_model_runs_in_a_process_that_never_imports_this_repository(ex
     script = f"""
 import sys, json, numpy as np, tensorflow as tf
 loaded = tf.saved_model.load({str(exported)!r})
-batch = np.load({str(tmp_path / 'batch.npz')!r})
+batch = np.load({str(tmp_path / "batch.npz")!r})
 out = loaded.signatures["serving_default"](**{{k: tf.constant(batch[k]) for k in batch.files}})
 assert not any(m.split(".")[0] in ("brightpath", "experiments", "envs", "agents") for m in sys.modules)
 print(json.dumps({{k: v.numpy().tolist() for k, v in out.items()}}))
 """
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TF_USE_LEGACY_KERAS")}
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     out = json.loads(result.stdout.strip().splitlines()[-1])
     expected = trained.predict(batch)
@@ -301,6 +329,7 @@ def test_a_missing_or_corrupt_model_directory_raises_model_load_error_naming_it(
 
 
 # --- evaluation ---------------------------------------------------------------------------
+
 
 def test_metrics_of_perfect_and_of_reversed_predictions(splits):
     data = splits["test"]

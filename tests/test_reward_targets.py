@@ -1,4 +1,5 @@
 """Reward-model targets: family feedback → satisfaction, engagement, effectiveness in [0, 1] with weights."""
+
 from __future__ import annotations
 
 import math
@@ -65,21 +66,32 @@ def test_more_adjustments_mean_lower_satisfaction():
 
 
 def test_sentiment_of_comments_is_vader_compound_mapped_to_0_1():
-    scores = sentiment_scores(["Love it! The block lengths are just right.", None, float("nan"), "",
-                               "Terrible week. This schedule is awful."])
+    scores = sentiment_scores(
+        ["Love it! The block lengths are just right.", None, float("nan"), "", "Terrible week. This schedule is awful."]
+    )
     assert scores[0] > 0.6 and scores[4] < 0.25
     assert np.isnan(scores[1:4]).all()
     assert ((scores[[0, 4]] >= 0) & (scores[[0, 4]] <= 1)).all()
 
 
 def test_a_happy_comment_raises_satisfaction_over_an_unhappy_one():
-    targets = feedback_targets({"comment": ["Fantastic week, we love it.", "Frustrating schedule, we hated it."],
-                                "stars": [3, 3]})
+    targets = feedback_targets(
+        {"comment": ["Fantastic week, we love it.", "Frustrating schedule, we hated it."], "stars": [3, 3]}
+    )
     assert targets.values[0, SAT] > targets.values[1, SAT]
 
 
-@pytest.mark.parametrize(("column", "value"), [("stars", 6), ("likert_engagement", 0), ("adherence", 1.5),
-                                               ("completion_rate", -0.1), ("n_adjustments", -1), ("stars", "four")])
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("stars", 6),
+        ("likert_engagement", 0),
+        ("adherence", 1.5),
+        ("completion_rate", -0.1),
+        ("n_adjustments", -1),
+        ("stars", "four"),
+    ],
+)
 def test_out_of_range_or_non_numeric_feedback_is_rejected_naming_the_column(column, value):
     with pytest.raises(ValidationError) as err:
         feedback_targets(one_row(**{column: value}))
@@ -96,13 +108,29 @@ share = st.one_of(st.none(), st.floats(0.0, 1.0))
 
 
 @settings(max_examples=60, deadline=None)
-@given(stars=likert, sat=likert, eng=likert, eff=likert, completion=share, adherence=share,
-       adjustments=st.one_of(st.none(), st.integers(0, 20)),
-       comment=st.sampled_from([None, "Love it!", "Not working for us.", "It's okay."]))
+@given(
+    stars=likert,
+    sat=likert,
+    eng=likert,
+    eff=likert,
+    completion=share,
+    adherence=share,
+    adjustments=st.one_of(st.none(), st.integers(0, 20)),
+    comment=st.sampled_from([None, "Love it!", "Not working for us.", "It's okay."]),
+)
 def test_targets_are_in_0_1_with_nonnegative_weights_and_nan_exactly_when_unweighted(
-        stars, sat, eng, eff, completion, adherence, adjustments, comment):
-    row = one_row(stars=stars, likert_satisfaction=sat, likert_engagement=eng, likert_effectiveness=eff,
-                  completion_rate=completion, adherence=adherence, n_adjustments=adjustments, comment=comment)
+    stars, sat, eng, eff, completion, adherence, adjustments, comment
+):
+    row = one_row(
+        stars=stars,
+        likert_satisfaction=sat,
+        likert_engagement=eng,
+        likert_effectiveness=eff,
+        completion_rate=completion,
+        adherence=adherence,
+        n_adjustments=adjustments,
+        comment=comment,
+    )
     targets = feedback_targets(pd.DataFrame(row))
     values, weights = targets.values[0], targets.weights[0]
     assert (weights >= 0).all()
@@ -135,11 +163,13 @@ def test_noisier_signals_get_smaller_weights():
     rng = np.random.default_rng(1)
     truth = rng.uniform(0, 1, 2000)
     rating = np.clip(np.round(1 + 4 * (truth + rng.normal(0, 0.05, 2000))), 1, 5)
-    calibration = fit_calibration({
-        "likert_satisfaction": rating,
-        "adherence": np.clip(truth + rng.normal(0, 0.1, 2000), 0, 1),
-        "n_adjustments": rng.poisson(5 * (1 - truth) + 3),
-    })
+    calibration = fit_calibration(
+        {
+            "likert_satisfaction": rating,
+            "adherence": np.clip(truth + rng.normal(0, 0.1, 2000), 0, 1),
+            "n_adjustments": rng.poisson(5 * (1 - truth) + 3),
+        }
+    )
     lines = calibration.lines["satisfaction"]
     assert 0 < lines["adjustments"].weight < lines["adherence"].weight <= 1.0
     # Signals with too few rows next to the rating keep their default line.

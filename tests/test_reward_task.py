@@ -1,6 +1,7 @@
 """The reward experiment end to end (``+exp=reward``), the reward model a run resolves (trained now,
 as a child run, when there is none), and ``brightpath.inference.evaluate_schedule`` (CONTRACTS §3) on
 an exported reward model."""
+
 from __future__ import annotations
 
 import copy
@@ -19,11 +20,20 @@ from brightpath.inference import evaluate_schedule, generate_schedule
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TINY_DATA = ["data.n_families=40", "data.schedules_per_family=3"]
 TINY = {
-    "attention": ["reward_model.d_model=8", "reward_model.ff_dim=8", "reward_model.head_units=[16]",
-                  "reward_model.max_epochs=2", "reward_model.batch_size=32"],
+    "attention": [
+        "reward_model.d_model=8",
+        "reward_model.ff_dim=8",
+        "reward_model.head_units=[16]",
+        "reward_model.max_epochs=2",
+        "reward_model.batch_size=32",
+    ],
     "gbr": ["reward_model=gbr", "reward_model.max_trees=10", "reward_model.trees_per_round=5"],
-    "mlp": ["reward_model=mlp", "reward_model.hidden_layer_sizes=[16]", "reward_model.max_epochs=2",
-            "reward_model.batch_size=16"],
+    "mlp": [
+        "reward_model=mlp",
+        "reward_model.hidden_layer_sizes=[16]",
+        "reward_model.max_epochs=2",
+        "reward_model.batch_size=16",
+    ],
 }
 TIMING = ("train/seconds", "perf/")
 USER_DATA = {**{f"q{i}": 1 + i % 5 for i in range(1, 26)}, "child_age": 9}
@@ -33,12 +43,19 @@ COMMON_METADATA = ("kind", "source", "model_version", "run_id", "data_version", 
 
 # --- +exp=reward --------------------------------------------------------------------------
 
-def test_attention_run_logs_curves_metrics_plots_and_model_and_is_reproducible(tmp_home, run_experiment,
-                                                                              mlflow_store):
+
+def test_attention_run_logs_curves_metrics_plots_and_model_and_is_reproducible(tmp_home, run_experiment, mlflow_store):
     metrics = run_experiment(["+exp=reward", *TINY_DATA, *TINY["attention"]], tmp_home)
-    for name in ("test/spearman_true_satisfaction", "offdist/spearman_true_satisfaction", "test/mse_observed",
-                 "test/r2_observed", "test/pearson_true_satisfaction", "test/pearson_observed_satisfaction",
-                 "offdist/spearman_observed_engagement", "train/seconds"):
+    for name in (
+        "test/spearman_true_satisfaction",
+        "offdist/spearman_true_satisfaction",
+        "test/mse_observed",
+        "test/r2_observed",
+        "test/pearson_true_satisfaction",
+        "test/pearson_observed_satisfaction",
+        "offdist/spearman_observed_engagement",
+        "train/seconds",
+    ):
         assert np.isfinite(metrics[name]), name
 
     (run,) = mlflow_store.runs()
@@ -48,9 +65,16 @@ def test_attention_run_logs_curves_metrics_plots_and_model_and_is_reproducible(t
     assert run.data.metrics["final/test/spearman_true_satisfaction"] == metrics["test/spearman_true_satisfaction"]
     assert run.data.params["reward_model.name"] == "attention"
     artifacts = mlflow_store.artifacts(run.info.run_id)
-    assert {"plots/test_calibration.png", "plots/test_residuals.png", "plots/offdist_calibration.png",
-            "plots/offdist_residuals.png", "model/saved_model.pb", "model/brightpath_model.json",
-            "config.yaml", "reward/target_calibration.json"} <= artifacts
+    assert {
+        "plots/test_calibration.png",
+        "plots/test_residuals.png",
+        "plots/offdist_calibration.png",
+        "plots/offdist_residuals.png",
+        "model/saved_model.pb",
+        "model/brightpath_model.json",
+        "config.yaml",
+        "reward/target_calibration.json",
+    } <= artifacts
 
     exported = json.loads((tmp_home / "models" / "reward" / "brightpath_model.json").read_text())
     assert exported["model_version"] == run.info.run_id and exported["kind"] == "reward"
@@ -121,6 +145,7 @@ def test_a_run_trains_its_reward_model_once_in_a_child_run(tmp_home, mlflow_stor
 
 # --- evaluate_schedule --------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def reward_dir(tmp_path_factory) -> Path:
     """A tiny attention reward model exported with a fitted feedback calibration."""
@@ -137,8 +162,13 @@ def reward_dir(tmp_path_factory) -> Path:
     trained = train_reward_model(config, train, val, seed=0)
     calibration = fit_calibration({"likert_satisfaction": [1, 2, 3, 4, 5] * 20, "stars": [1, 2, 3, 4, 5] * 20})
     root = tmp_path_factory.mktemp("models")
-    export_reward_model(trained.model, trained.preprocessing, root / "reward", model_version="tiny-1",
-                        metadata={"target_calibration": calibration.to_dict()})
+    export_reward_model(
+        trained.model,
+        trained.preprocessing,
+        root / "reward",
+        model_version="tiny-1",
+        metadata={"target_calibration": calibration.to_dict()},
+    )
     return root
 
 
@@ -151,18 +181,23 @@ def test_evaluate_schedule_scores_a_new_schedule_without_feedback(reward_dir, sc
     result = evaluate_schedule(schedule, model_dir=reward_dir)
     assert set(result) == {"satisfaction", "engagement", "effectiveness", "model_version"}
     assert result["model_version"] == "tiny-1"
-    assert all(isinstance(result[k], float) and 0 <= result[k] <= 1 for k in ("satisfaction", "engagement",
-                                                                               "effectiveness"))
+    assert all(
+        isinstance(result[k], float) and 0 <= result[k] <= 1 for k in ("satisfaction", "engagement", "effectiveness")
+    )
     json.dumps(result)
     # The family can be given explicitly instead of through meta.family; the same family, the same score.
-    assert evaluate_schedule(schedule, model_dir=reward_dir / "reward", user_data=USER_DATA)["satisfaction"] == \
-        pytest.approx(result["satisfaction"])
+    assert evaluate_schedule(schedule, model_dir=reward_dir / "reward", user_data=USER_DATA)[
+        "satisfaction"
+    ] == pytest.approx(result["satisfaction"])
 
 
 def test_evaluate_schedule_with_feedback_returns_observed_and_blended_scores(reward_dir, schedule):
     plain = evaluate_schedule(schedule, model_dir=reward_dir)
-    happy = evaluate_schedule(schedule, {"stars": 5, "likert_satisfaction": 5, "comment": "Love it!",
-                                         "adjustment_kind": "none"}, model_dir=reward_dir)
+    happy = evaluate_schedule(
+        schedule,
+        {"stars": 5, "likert_satisfaction": 5, "comment": "Love it!", "adjustment_kind": "none"},
+        model_dir=reward_dir,
+    )
     assert happy["satisfaction"] == plain["satisfaction"]  # the model's own score ignores feedback
     assert happy["observed"]["satisfaction"] > 0.9
     assert plain["satisfaction"] < happy["blended"]["satisfaction"] < happy["observed"]["satisfaction"]
@@ -175,15 +210,18 @@ def test_evaluate_schedule_with_feedback_returns_observed_and_blended_scores(rew
     assert only_engagement["observed"]["engagement"] == pytest.approx(0.75)
 
 
-@pytest.mark.parametrize(("feedback", "field"), [
-    ({"rating": 5}, "feedback.rating"),
-    ({"stars": 7}, "feedback.stars"),
-    ({"stars": True}, "feedback.stars"),
-    ({"adherence": "high"}, "feedback.adherence"),
-    ({"comment": 3}, "feedback.comment"),
-    ({"adjustment_kind": "paint_it_blue"}, "feedback.adjustment_kind"),
-    ("five stars", "feedback"),
-])
+@pytest.mark.parametrize(
+    ("feedback", "field"),
+    [
+        ({"rating": 5}, "feedback.rating"),
+        ({"stars": 7}, "feedback.stars"),
+        ({"stars": True}, "feedback.stars"),
+        ({"adherence": "high"}, "feedback.adherence"),
+        ({"comment": 3}, "feedback.comment"),
+        ({"adjustment_kind": "paint_it_blue"}, "feedback.adjustment_kind"),
+        ("five stars", "feedback"),
+    ],
+)
 def test_malformed_feedback_is_rejected_naming_the_field(reward_dir, schedule, feedback, field):
     with pytest.raises(ValidationError) as err:
         evaluate_schedule(schedule, feedback, model_dir=reward_dir)
@@ -216,14 +254,17 @@ def _empty_week(schedule):
         day["blocks"] = []
 
 
-@pytest.mark.parametrize(("break_it", "field"), [
-    (_drop_days, "days"),
-    (_missing_key, "days[3].blocks[0].start_time"),
-    (_overlap, "days[1].blocks[1].start_time"),
-    (_unknown_type, "days[2].blocks[0].type"),
-    (_wrong_type, "days[0].blocks[0].duration_minutes"),
-    (_empty_week, "days"),
-])
+@pytest.mark.parametrize(
+    ("break_it", "field"),
+    [
+        (_drop_days, "days"),
+        (_missing_key, "days[3].blocks[0].start_time"),
+        (_overlap, "days[1].blocks[1].start_time"),
+        (_unknown_type, "days[2].blocks[0].type"),
+        (_wrong_type, "days[0].blocks[0].duration_minutes"),
+        (_empty_week, "days"),
+    ],
+)
 def test_a_malformed_schedule_gets_a_validation_error_before_any_model_loads(break_it, field, schedule, tmp_path):
     broken = copy.deepcopy(schedule)
     break_it(broken)
@@ -274,7 +315,7 @@ def test_evaluate_schedule_needs_no_training_stack(reward_dir, schedule, tmp_pat
     script = f"""
 import json, sys
 from brightpath.inference import evaluate_schedule
-schedule = json.load(open({str(tmp_path / 'schedule.json')!r}))
+schedule = json.load(open({str(tmp_path / "schedule.json")!r}))
 evaluate_schedule(schedule, {{"stars": 4}}, model_dir={str(reward_dir)!r})
 loaded = {{m.split(".")[0] for m in sys.modules}}
 assert not loaded & {{"tf_agents", "hydra", "mlflow", "vaderSentiment", "sklearn"}}, loaded
@@ -282,6 +323,7 @@ evaluate_schedule(schedule, {{"comment": "Works well for us."}}, model_dir={str(
 assert "vaderSentiment" in {{m.split(".")[0] for m in sys.modules}}
 """
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-2000:]

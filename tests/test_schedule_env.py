@@ -1,6 +1,7 @@
 """ScheduleEnv and ScheduleVectorEnv (CONTRACTS §5): registration, Gymnasium's checker, spaces,
 reproducible resets, schedules valid by construction, the hidden truth in ``info``, and the
 batched path's one reward-model call per step."""
+
 from __future__ import annotations
 
 import gymnasium as gym
@@ -40,8 +41,11 @@ class FakeScorer:
         self.calls.append(len(layouts))
         subject = np.array([layout[layout[:, 1] == 1, 4].sum() / layout[:, 4].sum() for layout in layouts])
         n = len(layouts)
-        return {"satisfaction": subject.astype(np.float32), "engagement": np.full(n, 0.5, np.float32),
-                "effectiveness": np.full(n, 0.25, np.float32)}
+        return {
+            "satisfaction": subject.astype(np.float32),
+            "engagement": np.full(n, 0.5, np.float32),
+            "effectiveness": np.full(n, 0.25, np.float32),
+        }
 
 
 def test_import_registers_the_environment():
@@ -84,8 +88,9 @@ def test_observation_is_the_profile_and_the_expert_reference():
         family = env.families.take(np.flatnonzero(env.families.family_id == info["family_id"])[:1])
         assert obs.shape == (OBS_DIM,) and obs.dtype == np.float32 and env.observation_space.contains(obs)
         np.testing.assert_allclose(obs[:11], profile_features(family.answers, family.child_age)[0], atol=1e-6)
-        np.testing.assert_allclose(obs[REFERENCE_SLICE],
-                                   params_to_unit(expert_params(family.answers, family.child_age))[0], atol=1e-6)
+        np.testing.assert_allclose(
+            obs[REFERENCE_SLICE], params_to_unit(expert_params(family.answers, family.child_age))[0], atol=1e-6
+        )
 
 
 def test_same_seed_same_episode_and_randomness_only_from_np_random():
@@ -127,8 +132,9 @@ def test_info_holds_the_simulators_truth_and_the_model_gives_the_reward():
     layout = build_layout(ScheduleParams.from_unit(action), int(families.grade_band[0]))
     truth = simulator.true_scores(families, summarize_many([layout], families.grade_band))
     assert info["true_satisfaction"] == pytest.approx(float(truth["satisfaction"][0]))
-    proxy = float(scorer.score_layouts([layout], families.answers, families.child_age, families.grade_band)
-                  ["satisfaction"][0])
+    proxy = float(
+        scorer.score_layouts([layout], families.answers, families.child_age, families.grade_band)["satisfaction"][0]
+    )
     assert info["proxy_satisfaction"] == pytest.approx(proxy)
     assert reward == pytest.approx((proxy + 0.5) / 2)  # weighted mean of satisfaction and engagement
     np.testing.assert_allclose(info["params"], ScheduleParams.from_unit(action).to_vector())
@@ -175,6 +181,7 @@ def test_bad_arguments_are_named():
 
 # --- the batched path ------------------------------------------------------------------------
 
+
 def test_vector_env_scores_the_whole_batch_in_one_reward_model_call():
     scorer = FakeScorer()
     env = gym.make_vec(envs.ENV_ID, num_envs=16, vectorization_mode="vector_entry_point", reward_model=scorer)
@@ -193,7 +200,7 @@ def test_vector_env_scores_the_whole_batch_in_one_reward_model_call():
     families = draw_families(None, 16, np_random(0)[0])
     np.testing.assert_array_equal(families.family_id, info["family_id"])
     for i in (0, 7, 15):
-        alone = ScheduleRewards("model", FakeScorer()).score(families.take([i]), actions[i:i + 1])
+        alone = ScheduleRewards("model", FakeScorer()).score(families.take([i]), actions[i : i + 1])
         assert alone.reward[0] == pytest.approx(reward[i], rel=1e-6)
         assert alone.true["satisfaction"][0] == pytest.approx(info["true_satisfaction"][i])
         np.testing.assert_allclose(info["params"][i], ScheduleParams.from_unit(actions[i]).to_vector())

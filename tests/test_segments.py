@@ -1,4 +1,5 @@
 """Family segments: labels from what the questionnaire shows, and the order a report lists them in."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,9 +31,12 @@ def test_a_category_is_high_only_above_the_neutral_answer_and_a_skipped_section_
 
 
 @settings(max_examples=50, deadline=None)
-@given(answers=arrays(np.float32, st.tuples(st.integers(1, 12), st.just(25)),
-                      elements=st.sampled_from([0.0, 1.0, 2.0, 3.0, 4.0, 5.0])),
-       data=st.data())
+@given(
+    answers=arrays(
+        np.float32, st.tuples(st.integers(1, 12), st.just(25)), elements=st.sampled_from([0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    ),
+    data=st.data(),
+)
 def test_labels_agree_with_the_category_scores(answers, data):
     ages = np.array(data.draw(st.lists(st.integers(5, 18), min_size=len(answers), max_size=len(answers))))
     segments = family_segments(answers, ages)

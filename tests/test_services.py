@@ -1,5 +1,6 @@
 """``scripts.services``: the local PostgreSQL keeps its data across stop/start, processes stop by pid,
 and a busy MLflow port is refused before anything starts."""
+
 from __future__ import annotations
 
 import os

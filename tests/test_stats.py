@@ -1,5 +1,6 @@
 """General statistics: agreement with SciPy, a ~5 % false-positive rate of the vectorised paired
 t-test under the null, bootstrap coverage and repeatability, and Holm's adjustment."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -76,4 +77,3 @@ def test_holm_adjustment_is_monotone_and_never_below_raw():
     adjusted = holm(p)
     np.testing.assert_allclose(adjusted, [0.04, 0.09, 0.09, 0.5])
     assert np.all(adjusted >= p)
-

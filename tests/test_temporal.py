@@ -1,4 +1,5 @@
 """Cyclical temporal features: brightpath.temporal."""
+
 from __future__ import annotations
 
 import datetime
@@ -149,7 +150,6 @@ def test_season_features_have_unit_norm_and_match_the_month(date):
 # --- the school-year calendar ------------------------------------------------------------------
 
 
-
 @pytest.mark.parametrize("year", range(1995, 2060))
 def test_every_school_year_has_36_weeks_of_mondays_from_late_august_to_late_may(year):
     weeks = school_weeks(year)
@@ -157,8 +157,9 @@ def test_every_school_year_has_36_weeks_of_mondays_from_late_august_to_late_may(
     days = [w.astype(datetime.date) for w in weeks]
     assert all(d.weekday() == 0 for d in days)
     assert all(b > a for a, b in itertools.pairwise(days))
-    assert days[0] == min(d for d in (datetime.date(year, 8, 25) + datetime.timedelta(i) for i in range(7))
-                          if d.weekday() == 0)
+    assert days[0] == min(
+        d for d in (datetime.date(year, 8, 25) + datetime.timedelta(i) for i in range(7)) if d.weekday() == 0
+    )
     assert days[-1].month == 5 and days[-1].year == year + 1
     gaps = sorted((b - a).days for a, b in itertools.pairwise(days) if (b - a).days > 7)
     assert gaps == [14, 14, 21]  # Thanksgiving and spring: one week off; winter: two
@@ -221,11 +222,11 @@ def test_morning_darkness_peaks_at_the_winter_solstice_and_vanishes_in_summer_mo
 @FAST
 @given(week=st.integers(0, SCHOOL_WEEKS_PER_YEAR - 1), year=st.integers(2000, 2050))
 def test_week_features_stay_in_their_documented_bounds(week, year):
-    features = week_features(week_context(school_weeks(year)[week:week + 1]))
+    features = week_features(week_context(school_weeks(year)[week : week + 1]))
     assert features.shape == (1, N_WEEK_FEATURES) == (1, len(WEEK_FEATURES)) and features.dtype == np.float32
     assert np.all(features >= WEEK_FEATURE_LOW) and np.all(features <= WEEK_FEATURE_HIGH)
     named = dict(zip(WEEK_FEATURES, features[0]))
-    context = week_context(school_weeks(year)[week:week + 1])
+    context = week_context(school_weeks(year)[week : week + 1])
     assert named["last_week_before_break"] == float(context.weeks_until_break[0] == 1)
     assert named["first_week_back"] == float(context.weeks_since_break[0] == 1)
     assert named["year_progress"] == pytest.approx(week / 35)

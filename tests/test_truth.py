@@ -1,5 +1,6 @@
 """The hidden truth: scores in [0, 1] that follow the documented preferences; the expert rule is good
 but clearly below the oracle's per-family optimum."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings

@@ -1,6 +1,7 @@
 """PPO on ``BrightPath/ScheduleWeeks-v0``: whole episodes collected in lockstep, GAE over the weeks, the three
 weeks networks (what each reads), recurrent state carried through an episode, and the weekly generator
 export computing exactly what the in-process policy does — in a process that never imports this repository."""
+
 from __future__ import annotations
 
 import json
@@ -34,10 +35,12 @@ MODELS = ("weeks_mlp", "weeks_transformer", "weeks_rnn")
 
 
 def _setup(name: str = "weeks_mlp", *, seed: int = 0, action_mode: str = "absolute", **config):
-    tf_env = schedule_tf_environment(NUM_ENVS, seed=seed, env_id=envs.WEEKS_ENV_ID, weeks=WEEKS,
-                                     reward_source="oracle", action_mode=action_mode)
-    ppo = PPOConfig(**{"num_iterations": 2, "minibatch_size": 4, "num_epochs": 1, "normalize_observations": False,
-                       **config})
+    tf_env = schedule_tf_environment(
+        NUM_ENVS, seed=seed, env_id=envs.WEEKS_ENV_ID, weeks=WEEKS, reward_source="oracle", action_mode=action_mode
+    )
+    ppo = PPOConfig(
+        **{"num_iterations": 2, "minibatch_size": 4, "num_epochs": 1, "normalize_observations": False, **config}
+    )
     return tf_env, build_learner(tf_env, NetworkConfig(name=name), ppo, seed=seed)
 
 
@@ -49,8 +52,7 @@ def trained(tmp_path_factory) -> dict:
         tf_env, learner = _setup(name)
         train_ppo(learner, tf_env)
         directory = tmp_path_factory.mktemp(name) / "weekly_generator"
-        export_weekly_generator(learner.agent.policy, directory, weeks=WEEKS, action_mode="absolute",
-                                model_version="t")
+        export_weekly_generator(learner.agent.policy, directory, weeks=WEEKS, action_mode="absolute", model_version="t")
         out[name] = (learner, directory)
     return out
 
@@ -64,13 +66,14 @@ def test_a_batch_is_every_family_s_whole_episode_and_a_boundary():
     assert (experience.step_type.numpy()[:, 1:WEEKS] == ts.StepType.MID).all()
     assert (experience.next_step_type.numpy()[:, WEEKS - 1] == ts.StepType.LAST).all()
     discount = experience.discount.numpy()
-    assert (discount[:, :WEEKS - 1] == 1).all() and (discount[:, WEEKS - 1] == 0).all()
+    assert (discount[:, : WEEKS - 1] == 1).all() and (discount[:, WEEKS - 1] == 0).all()
     assert batch.env_steps == NUM_ENVS * WEEKS
     np.testing.assert_allclose(batch.reward, experience.reward.numpy()[:, :WEEKS].sum(axis=1), rtol=1e-6)
     assert batch.info["true_satisfaction"].shape == (NUM_ENVS * WEEKS,)
     # the oracle reward is the truth of every week lived
-    np.testing.assert_allclose(np.sort(batch.info["true_satisfaction"]),
-                               np.sort(experience.reward.numpy()[:, :WEEKS].reshape(-1)), rtol=1e-6)
+    np.testing.assert_allclose(
+        np.sort(batch.info["true_satisfaction"]), np.sort(experience.reward.numpy()[:, :WEEKS].reshape(-1)), rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize(("gamma", "lam"), [(0.0, 0.95), (0.9, 1.0), (0.9, 0.5)])
@@ -96,16 +99,18 @@ def test_each_network_reads_its_parts_of_the_observation():
     rng = np.random.default_rng(0)
     obs = rng.uniform(0.0, 1.0, (4, observation_size(WEEKS))).astype(np.float32)
     obs[:, layout["history_mask"]] = [1.0, 0.0, 0.0]
-    for name, unread in (("weeks_mlp", ("history", "history_mask")),
-                         ("weeks_transformer", ("last",)),
-                         ("weeks_rnn", ("summary", "history", "history_mask"))):
+    for name, unread in (
+        ("weeks_mlp", ("history", "history_mask")),
+        ("weeks_transformer", ("last",)),
+        ("weeks_rnn", ("summary", "history", "history_mask")),
+    ):
         _, learner = _setup(name)
         changed = obs.copy()
         for part in unread:
             changed[:, layout[part]] = rng.uniform(0.0, 1.0, changed[:, layout[part]].shape)
         if name == "weeks_transformer":  # padding slots of the history are masked out
             padding = layout["history"].start + 46
-            changed[:, padding:layout["history"].stop] = rng.uniform(0.0, 1.0, (4, layout["history"].stop - padding))
+            changed[:, padding : layout["history"].stop] = rng.uniform(0.0, 1.0, (4, layout["history"].stop - padding))
         first = learner.episode_actor(1)
         np.testing.assert_allclose(first(obs), learner.episode_actor(1)(changed), atol=1e-6, err_msg=name)
     assert set(MLP_PARTS) >= {"summary", "last"} and "last" in RNN_PARTS
@@ -132,8 +137,9 @@ def test_training_resumes_exactly_from_a_checkpoint(tmp_path):
     tf_env, learner = _setup("weeks_rnn", num_iterations=2)
     straight = train_ppo(learner, tf_env)
     tf_env, learner = _setup("weeks_rnn", num_iterations=1)
-    train_ppo(learner, tf_env, checkpoint=TrainingCheckpoint(tmp_path, learner, tf_env.pyenv, max_to_keep=1,
-                                                               resume=False))
+    train_ppo(
+        learner, tf_env, checkpoint=TrainingCheckpoint(tmp_path, learner, tf_env.pyenv, max_to_keep=1, resume=False)
+    )
     tf_env, learner = _setup("weeks_rnn", num_iterations=2)
     restored = TrainingCheckpoint(tmp_path, learner, tf_env.pyenv, max_to_keep=1, resume=True)
     resumed = train_ppo(learner, tf_env, start_iteration=restored.start_iteration, history=restored.history)
@@ -149,8 +155,7 @@ def test_the_exported_weekly_generator_plans_what_the_policy_plans(trained, name
     families, starts = evaluation_cohort(24, WEEKS, seed=4)
     ours = run_weekly_policy(ObservationPolicy(learner.episode_actor(WEEKS), WEEKS), families, starts, WEEKS, seed=1)
     exported = run_weekly_policy(WeeklyGeneratorPolicy(model), families, starts, WEEKS, seed=1)
-    np.testing.assert_allclose(params_to_unit(exported.params), params_to_unit(ours.params), atol=1e-5,
-                               err_msg=name)
+    np.testing.assert_allclose(params_to_unit(exported.params), params_to_unit(ours.params), atol=1e-5, err_msg=name)
     np.testing.assert_array_equal(exported.satisfaction, ours.satisfaction)
 
 
@@ -159,10 +164,12 @@ def test_an_adjusting_policy_exports_its_adjustments(tmp_path):
     train_ppo(learner, tf_env)
     export_weekly_generator(learner.agent.policy, tmp_path / "g", weeks=WEEKS, action_mode="adjust", model_version="t")
     families, starts = evaluation_cohort(16, WEEKS, seed=5)
-    ours = run_weekly_policy(ObservationPolicy(learner.episode_actor(WEEKS), WEEKS, "adjust"), families, starts,
-                             WEEKS, seed=2)
-    exported = run_weekly_policy(WeeklyGeneratorPolicy(WeeklyGeneratorModel(tmp_path / "g")), families, starts,
-                                 WEEKS, seed=2)
+    ours = run_weekly_policy(
+        ObservationPolicy(learner.episode_actor(WEEKS), WEEKS, "adjust"), families, starts, WEEKS, seed=2
+    )
+    exported = run_weekly_policy(
+        WeeklyGeneratorPolicy(WeeklyGeneratorModel(tmp_path / "g")), families, starts, WEEKS, seed=2
+    )
     np.testing.assert_allclose(params_to_unit(exported.params), params_to_unit(ours.params), atol=1e-5)
 
 
@@ -189,8 +196,9 @@ def test_the_weekly_generator_runs_without_this_repository(trained):
         print(json.dumps({{"params": {{k: float(v.numpy()[0]) for k, v in out.items()}}, "ours": ours}}))
     """)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "TF_USE_LEGACY", "BRIGHTPATH"))}
-    result = subprocess.run([sys.executable, "-I", "-c", script], cwd=directory.parent, env=env, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", script], cwd=directory.parent, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     served = json.loads(result.stdout.strip().splitlines()[-1])
     assert served["ours"] == []

@@ -1,6 +1,7 @@
 """ScheduleWeeksEnv and ScheduleWeeksVectorEnv: registration, Gymnasium's checker, reproducible resets, the
 observation's named slices and masks, both action modes, the pluggable reward (oracle, a stub WeekScorer),
 episode ends, the batched path's one scorer call per step, and a trained actor through the adaptive harness."""
+
 from __future__ import annotations
 
 import gymnasium as gym
@@ -118,8 +119,9 @@ def test_the_truth_in_info_is_the_dated_weeks_truth():
         _, reward, _, _, info = env.step(np.full(N_PARAMS, 0.3, dtype=np.float32))
         from brightpath.schedule import summarize_params
 
-        truth = true_scores(family, summarize_params(info["params"][None], family.grade_band),
-                            week_context([info["date"]]))
+        truth = true_scores(
+            family, summarize_params(info["params"][None], family.grade_band), week_context([info["date"]])
+        )
         assert info["true_satisfaction"] == pytest.approx(float(truth["satisfaction"][0]), abs=1e-12)
         assert reward == pytest.approx(info["true_satisfaction"], abs=1e-6)
 
@@ -178,8 +180,11 @@ def test_bad_arguments_are_named():
 
 
 @settings(max_examples=20, deadline=None)
-@given(action=arrays(np.float32, N_PARAMS, elements=st.floats(-3.0, 3.0, width=32)), seed=st.integers(0, 2**16),
-       mode=st.sampled_from(["absolute", "adjust"]))
+@given(
+    action=arrays(np.float32, N_PARAMS, elements=st.floats(-3.0, 3.0, width=32)),
+    seed=st.integers(0, 2**16),
+    mode=st.sampled_from(["absolute", "adjust"]),
+)
 def test_any_action_lives_a_valid_week_and_stays_in_the_observation_box(action, seed, mode):
     env = ScheduleWeeksEnv(weeks=2, reward_source="oracle", action_mode=mode)
     env.reset(seed=seed)
@@ -190,10 +195,12 @@ def test_any_action_lives_a_valid_week_and_stays_in_the_observation_box(action, 
 
 # --- the batched path --------------------------------------------------------------------------
 
+
 def test_vector_env_calls_the_scorer_once_per_step_with_every_family():
     scorer = StubScorer()
-    env = gym.make_vec(envs.WEEKS_ENV_ID, num_envs=16, vectorization_mode="vector_entry_point", weeks=3,
-                       reward_model=scorer)
+    env = gym.make_vec(
+        envs.WEEKS_ENV_ID, num_envs=16, vectorization_mode="vector_entry_point", weeks=3, reward_model=scorer
+    )
     obs, info = env.reset(seed=0)
     assert obs.shape == (16, observation_size(3)) and env.single_observation_space.contains(obs[0])
     actions = np.random.default_rng(0).uniform(-1, 1, (16, N_PARAMS)).astype(np.float32)

@@ -1,6 +1,7 @@
 """The history-aware reward model: simulated multi-week logs (what a row may see, targets from feedback only),
 candidate sets and within-family ranking, training, the exported SavedModel (TensorFlow only) and its use as the
 weeks environment's reward (``WeekScorer``)."""
+
 from __future__ import annotations
 
 import json
@@ -40,15 +41,22 @@ def test_a_row_sees_only_the_weeks_lived_before_it(logs, calibration):
     np.testing.assert_array_equal(lived, rows.inputs.history_mask)  # nothing of the scored week or later leaks
     assert rows.inputs.history.shape == (n * WEEKS, WEEKS, TOKEN_DIM)
     last_row = rows.take(np.array([n * (WEEKS - 1)]))  # family 0's last week: its earlier weeks are its logs
-    np.testing.assert_array_equal(last_row.inputs.history[0, :WEEKS - 1], logs.history[0, :WEEKS - 1])
+    np.testing.assert_array_equal(last_row.inputs.history[0, : WEEKS - 1], logs.history[0, : WEEKS - 1])
     np.testing.assert_allclose(rows.inputs.params[:n], logs.params[:, 0], rtol=1e-6)
 
 
 def test_targets_come_from_feedback_and_silent_weeks_weigh_nothing(logs, calibration):
     rows = logs.rows(calibration)
     feedback = feedback_columns(logs)
-    silent = np.array([all(feedback[c][i] is None or (isinstance(feedback[c][i], float) and np.isnan(feedback[c][i]))
-                           for c in feedback) for i in range(len(rows))])
+    silent = np.array(
+        [
+            all(
+                feedback[c][i] is None or (isinstance(feedback[c][i], float) and np.isnan(feedback[c][i]))
+                for c in feedback
+            )
+            for i in range(len(rows))
+        ]
+    )
     assert silent.any() and (~silent).any()
     assert (rows.targets.weights[silent] == 0).all() and (rows.targets.weights[~silent].sum(axis=1) > 0).all()
     # the truth is kept apart, for evaluation
@@ -78,8 +86,13 @@ def exported(logs, calibration, tmp_path_factory):
     config = WeeklyRewardConfig(d_model=4, ff_dim=4, history_units=8, head_units=(8,), max_epochs=2, batch_size=64)
     trained = train_weekly_model(config, rows.take(np.arange(180)), rows.take(np.arange(180, len(rows))), seed=0)
     directory = tmp_path_factory.mktemp("weekly") / "weekly_reward"
-    export_weekly_reward_model(trained.model, trained.preprocessing, directory, model_version="t",
-                               metadata={"target_calibration": calibration.to_dict()})
+    export_weekly_reward_model(
+        trained.model,
+        trained.preprocessing,
+        directory,
+        model_version="t",
+        metadata={"target_calibration": calibration.to_dict()},
+    )
     return trained, directory, rows
 
 
@@ -88,8 +101,7 @@ def test_training_is_seeded_and_the_export_scores_as_the_model(exported, calibra
     from brightpath.reward.weekly_scoring import WeeklyRewardScorer
 
     trained, directory, rows = exported
-    again = train_weekly_model(trained.config, rows.take(np.arange(180)), rows.take(np.arange(180, len(rows))),
-                               seed=0)
+    again = train_weekly_model(trained.config, rows.take(np.arange(180)), rows.take(np.arange(180, len(rows))), seed=0)
     np.testing.assert_array_equal(again.predict(rows.inputs), trained.predict(rows.inputs))
     scorer = WeeklyRewardScorer(directory)
     scores = scorer.score_inputs(rows.inputs)
@@ -116,8 +128,9 @@ def test_it_is_the_weeks_environment_s_reward(exported):
     _, directory, _ = exported
     scorer = WeeklyRewardScorer(directory)
     assert isinstance(scorer, WeekScorer)
-    env = gym.make_vec(envs.WEEKS_ENV_ID, num_envs=6, vectorization_mode="vector_entry_point", weeks=WEEKS,
-                       reward_model=scorer)
+    env = gym.make_vec(
+        envs.WEEKS_ENV_ID, num_envs=6, vectorization_mode="vector_entry_point", weeks=WEEKS, reward_model=scorer
+    )
     env.reset(seed=0)
     rewards = []
     for _ in range(WEEKS):
@@ -152,11 +165,18 @@ def test_the_exported_model_runs_without_this_repository(exported):
         print(json.dumps({{"satisfaction": out["satisfaction"].numpy().tolist(), "ours": ours}}))
     """)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "TF_USE_LEGACY", "BRIGHTPATH"))}
-    result = subprocess.run([sys.executable, "-I", "-c", script], input=json.dumps({k: v.tolist() for k, v in
-                                                                                     sample.items()}),
-                            cwd=directory.parent, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", script],
+        input=json.dumps({k: v.tolist() for k, v in sample.items()}),
+        cwd=directory.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     served = json.loads(result.stdout.strip().splitlines()[-1])
     assert served["ours"] == []
-    np.testing.assert_allclose(served["satisfaction"], exported[0].predict(rows.take(np.arange(3)).inputs)[:, 0],
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        served["satisfaction"], exported[0].predict(rows.take(np.arange(3)).inputs)[:, 0], atol=1e-5
+    )

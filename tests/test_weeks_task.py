@@ -1,6 +1,7 @@
 """``+exp=weeks`` and ``+exp=weekly_reward`` end to end on tiny budgets: the weekly reward model trained first as
 a child run, the adaptive policy trained against it, exported, evaluated with every baseline and reported; same
 seed → same numbers; a killed run resumed equals an uninterrupted one; bad configs fail before any work."""
+
 from __future__ import annotations
 
 import json
@@ -11,14 +12,30 @@ import pytest
 pytest.importorskip("tf_agents")
 
 TINY_WEEKS = [
-    "+exp=weeks", "weeks.weeks=4", "weeks.num_envs=8", "agent.minibatch_size=4", "agent.num_iterations=4",
-    "agent.checkpoint_interval=2", "agent.num_epochs=1", "weeks.eval_families=16", "weeks.one_shot_generator=expert",
-    "weeks.oracle.n_random=16", "weeks.oracle.n_rounds=1", "weeks.oracle.n_local=4", "weeks.examples=1",
+    "+exp=weeks",
+    "weeks.weeks=4",
+    "weeks.num_envs=8",
+    "agent.minibatch_size=4",
+    "agent.num_iterations=4",
+    "agent.checkpoint_interval=2",
+    "agent.num_epochs=1",
+    "weeks.eval_families=16",
+    "weeks.one_shot_generator=expert",
+    "weeks.oracle.n_random=16",
+    "weeks.oracle.n_rounds=1",
+    "weeks.oracle.n_local=4",
+    "weeks.examples=1",
 ]
 TINY_REWARD = [
-    "weeks.logs.n_families=40", "weeks.logs.candidate_rows_per_week=4", "weeks.logs.candidates_per_row=3",
-    "weeks.reward_model.max_epochs=1", "weeks.reward_model.d_model=4", "weeks.reward_model.ff_dim=4",
-    "weeks.reward_model.head_units=[8]", "weeks.reward_model.history_units=8", "weeks.reward_model.batch_size=64",
+    "weeks.logs.n_families=40",
+    "weeks.logs.candidate_rows_per_week=4",
+    "weeks.logs.candidates_per_row=3",
+    "weeks.reward_model.max_epochs=1",
+    "weeks.reward_model.d_model=4",
+    "weeks.reward_model.ff_dim=4",
+    "weeks.reward_model.head_units=[8]",
+    "weeks.reward_model.history_units=8",
+    "weeks.reward_model.batch_size=64",
 ]
 ORACLE = [*TINY_WEEKS, "weeks.reward_source=oracle"]
 
@@ -30,10 +47,18 @@ def _comparable(metrics: dict[str, float]) -> dict[str, float]:
 def test_a_tiny_run_trains_the_reward_model_then_the_policy_and_reports(tmp_home, run_experiment, mlflow_store):
     metrics = run_experiment([*TINY_WEEKS, *TINY_REWARD], tmp_home)
 
-    for key in ("eval/late_true_satisfaction", "eval/late_pct_of_oracle", "eval/oracle_late_true_satisfaction",
-                "eval/adjustment_rule_late_true_satisfaction", "eval/family_optimiser_late_true_satisfaction",
-                "eval/one_shot_ppo_late_true_satisfaction", "eval/feedback_hidden_late_true_satisfaction",
-                "eval/week1_minus_one_shot", "eval/weeks2_4_p_adjustment_rule", "perf/reward_model_step_share"):
+    for key in (
+        "eval/late_true_satisfaction",
+        "eval/late_pct_of_oracle",
+        "eval/oracle_late_true_satisfaction",
+        "eval/adjustment_rule_late_true_satisfaction",
+        "eval/family_optimiser_late_true_satisfaction",
+        "eval/one_shot_ppo_late_true_satisfaction",
+        "eval/feedback_hidden_late_true_satisfaction",
+        "eval/week1_minus_one_shot",
+        "eval/weeks2_4_p_adjustment_rule",
+        "perf/reward_model_step_share",
+    ):
         assert np.isfinite(metrics[key]), key
     assert {metrics[k] for k in metrics if k.startswith("bars/")} <= {0.0, 1.0}
     assert len([k for k in metrics if k.startswith("bars/")]) == 5
@@ -43,24 +68,40 @@ def test_a_tiny_run_trains_the_reward_model_then_the_policy_and_reports(tmp_home
     (parent,) = mlflow_store.runs("attributes.run_name = 'weeks-weeks_mlp-s0'")
     (child,) = mlflow_store.runs("attributes.run_name = 'weekly_reward-s0'")
     assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id and child.info.status == "FINISHED"
-    for key in ("test/spearman_true_satisfaction", "test/nohistory_spearman_true_satisfaction",
-                "offdist/within_family_spearman_true_satisfaction", "test/spearman_true_satisfaction_week3"):
+    for key in (
+        "test/spearman_true_satisfaction",
+        "test/nohistory_spearman_true_satisfaction",
+        "offdist/within_family_spearman_true_satisfaction",
+        "test/spearman_true_satisfaction_week3",
+    ):
         assert np.isfinite(child.data.metrics[key]), key
     steps = [s for s, _ in mlflow_store.history(parent.info.run_id, "perf/reward_model_time_share")]
     assert steps == [32, 64, 96, 128]  # 8 families x 4 weeks per iteration
-    assert {"weekly_generator", "weekly_policy", "report", "plots", "eval"} <= \
-        {a.path for a in mlflow_store.client.list_artifacts(parent.info.run_id)}
+    assert {"weekly_generator", "weekly_policy", "report", "plots", "eval"} <= {
+        a.path for a in mlflow_store.client.list_artifacts(parent.info.run_id)
+    }
 
     from brightpath import registry
 
     for name in ("weekly_reward", "weekly_generator", "weekly_policy"):
         assert registry.resolve(tmp_home / "models", name)[0] == 1, name
     generator = json.loads((tmp_home / "models" / "weekly_generator" / "brightpath_model.json").read_text())
-    assert {"kind": "weekly_generator", "weeks": 4, "model": "weeks_mlp", "reward_source": "model"}.items() \
-        <= generator.items()
+    assert {
+        "kind": "weekly_generator",
+        "weeks": 4,
+        "model": "weeks_mlp",
+        "reward_source": "model",
+    }.items() <= generator.items()
     report = (tmp_home / "reports" / "weeks.md").read_text()
-    for row in ("expert rule", "adjustment-following rule", "per-family optimiser", "one-shot PPO repeated",
-                "adaptive PPO (weeks_mlp)", "adaptive PPO (weeks_mlp), feedback hidden", "per-week oracle"):
+    for row in (
+        "expert rule",
+        "adjustment-following rule",
+        "per-family optimiser",
+        "one-shot PPO repeated",
+        "adaptive PPO (weeks_mlp)",
+        "adaptive PPO (weeks_mlp), feedback hidden",
+        "per-week oracle",
+    ):
         assert f"| {row} |" in report, row
     assert "## Paired tests, weeks 2-4" in report and "## The issue's bars" in report
     assert (tmp_home / "reports" / "weeks_by_week.png").stat().st_size > 10_000
@@ -71,8 +112,7 @@ def test_a_tiny_run_trains_the_reward_model_then_the_policy_and_reports(tmp_home
     assert "| adaptive PPO (weeks_mlp) |" in report and "| adaptive PPO (weeks_rnn), oracle reward |" in report
 
 
-def test_same_seed_same_numbers_and_a_killed_run_resumes_exactly(tmp_home, run_experiment, monkeypatch,
-                                                                  mlflow_store):
+def test_same_seed_same_numbers_and_a_killed_run_resumes_exactly(tmp_home, run_experiment, monkeypatch, mlflow_store):
     from agents.checkpoint import TrainingCheckpoint
 
     straight = run_experiment([*ORACLE, "run_name=straight"], tmp_home)
@@ -98,14 +138,17 @@ def test_same_seed_same_numbers_and_a_killed_run_resumes_exactly(tmp_home, run_e
         assert mlflow_store.history(killed.info.run_id, key) == mlflow_store.history(first.info.run_id, key), key
 
 
-@pytest.mark.parametrize(("override", "message"), [
-    ("model=mlp", "model: expected a multi-week network"),
-    ("agent.normalize_observations=true", "agent.normalize_observations: expected false"),
-    ("weeks.num_envs=10", "weeks.num_envs: expected a multiple of agent.minibatch_size"),
-    ("weeks.weeks=1", "weeks.weeks"),
-    ("weeks.action_mode=sideways", "weeks.action_mode"),
-    ("weeks.reward_model.history_units=7", "weeks.reward_model.history_units"),
-])
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model=mlp", "model: expected a multi-week network"),
+        ("agent.normalize_observations=true", "agent.normalize_observations: expected false"),
+        ("weeks.num_envs=10", "weeks.num_envs: expected a multiple of agent.minibatch_size"),
+        ("weeks.weeks=1", "weeks.weeks"),
+        ("weeks.action_mode=sideways", "weeks.action_mode"),
+        ("weeks.reward_model.history_units=7", "weeks.reward_model.history_units"),
+    ],
+)
 def test_a_bad_config_fails_before_any_work(tmp_home, run_experiment, override, message):
     from experiments.config_check import ConfigError
 

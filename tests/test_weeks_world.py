@@ -1,6 +1,7 @@
 """The multi-week world: temporal effects of the documented sizes, weekly feedback that carries the hidden
 traits the way real feedback would (directions, noisy comments, silent families, skipped weeks), history
 tokens, and the one-shot world's numbers unchanged."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -51,6 +52,7 @@ def _context(monday: str, n: int):
 
 # --- the one-shot world is unchanged -----------------------------------------------------------
 
+
 def _one_shot_sample():
     rng = np.random.default_rng(5)
     fam = sample_families(1500, rng)
@@ -62,18 +64,29 @@ def test_one_shot_truth_feedback_and_oracle_keep_their_numbers():
     """Values recorded before the weekly world existed (commit 9bc22c1): a week without a date scores as before."""
     fam, summaries = _one_shot_sample()
     satisfaction = true_scores(fam, summaries)["satisfaction"]
-    assert satisfaction[:4].tolist() == [0.4723254801890864, 0.24208168864027743, 0.4037048959323288,
-                                        0.37187611077921456]
+    assert satisfaction[:4].tolist() == [
+        0.4723254801890864,
+        0.24208168864027743,
+        0.4037048959323288,
+        0.37187611077921456,
+    ]
     assert float(satisfaction.sum()) == pytest.approx(571.0413139520192, abs=1e-9)
     feedback = generate_feedback(fam, summaries, np.random.default_rng(3))
     np.testing.assert_array_equal(feedback["stars"][:8], [np.nan, 1, 3, 2, 2, 3, 3, 4])
-    assert list(feedback["adjustment_kind"][:6]) == ["reduce_load", "reduce_load", "group_subjects", "none",
-                                                     "reduce_load", "group_subjects"]
+    assert list(feedback["adjustment_kind"][:6]) == [
+        "reduce_load",
+        "reduce_load",
+        "group_subjects",
+        "none",
+        "reduce_load",
+        "group_subjects",
+    ]
     oracle = oracle_search(fam.take(np.arange(60)), np.random.default_rng(1), n_random=128, n_rounds=2, n_local=8)
     assert float(oracle.satisfaction.sum()) == pytest.approx(49.36603512433618, abs=1e-9)
 
 
 # --- temporal effects, each of its documented size ---------------------------------------------
+
 
 def test_winter_mornings_move_the_ideal_start_later_by_up_to_45_minutes(families):
     n = len(families)
@@ -81,8 +94,9 @@ def test_winter_mornings_move_the_ideal_start_later_by_up_to_45_minutes(families
     december = _context("2025-12-15", n)  # the week of the solstice
     september = _context("2025-09-08", n)
     february = _context("2026-02-02", n)
-    np.testing.assert_allclose(ideals(families, december)["start"] - dateless,
-                               0.75 * morning_darkness(december.day_of_year), atol=1e-12)
+    np.testing.assert_allclose(
+        ideals(families, december)["start"] - dateless, 0.75 * morning_darkness(december.day_of_year), atol=1e-12
+    )
     assert float((ideals(families, december)["start"] - dateless)[0]) == pytest.approx(0.75, abs=0.01)
     assert float((ideals(families, february)["start"] - dateless)[0]) == pytest.approx(0.53, abs=0.03)
     np.testing.assert_allclose(ideals(families, september)["start"], dateless, atol=1e-12)
@@ -102,8 +116,11 @@ def test_the_first_weeks_back_want_shorter_blocks_and_more_pauses(families):
         shifted = ideals(families, _context(monday, n))
         np.testing.assert_allclose(shifted["pauses"], factor * dateless["pauses"], rtol=1e-12)
         unclipped = (dateless["block"] > 15.0) & (dateless["block"] < 60.0)
-        np.testing.assert_allclose(shifted["block"][unclipped & (shifted["block"] > 12.0)],
-                                   factor * dateless["block"][unclipped & (shifted["block"] > 12.0)], rtol=1e-12)
+        np.testing.assert_allclose(
+            shifted["block"][unclipped & (shifted["block"] > 12.0)],
+            factor * dateless["block"][unclipped & (shifted["block"] > 12.0)],
+            rtol=1e-12,
+        )
 
 
 def test_spring_afternoons_end_the_day_half_an_hour_earlier(families):
@@ -139,6 +156,7 @@ def test_a_dateless_context_is_neutral_and_contexts_must_align(families):
 
 # --- weekly feedback ---------------------------------------------------------------------------
 
+
 def _live(fam, params, monday="2025-10-06", seed=0, weeks_lived=0, habits=None):
     rng = np.random.default_rng(seed)
     habits = habits if habits is not None else sample_survey_habits(len(fam), np.random.default_rng(seed + 1))
@@ -165,8 +183,9 @@ def test_adjustments_point_the_right_way(families):
     assert counts["lengthen_blocks"] > 30 and counts["shorten_blocks"] <= 0.05 * counts["lengthen_blocks"]
     late = expert_params(families.answers, families.child_age).astype(np.float64)
     late[:, 3], late[:, 4] = 10, 300
-    counts = _kind_counts(_live(families, late).feedback,
-                          ("move_start_earlier", "move_start_later", "reduce_load", "add_load"))
+    counts = _kind_counts(
+        _live(families, late).feedback, ("move_start_earlier", "move_start_later", "reduce_load", "add_load")
+    )
     assert counts["move_start_earlier"] > 5 * max(counts["move_start_later"], 1)
     assert counts["reduce_load"] > 5 * max(counts["add_load"], 1)
 
@@ -213,8 +232,9 @@ def test_comments_are_noisy_but_mostly_about_the_worst_part(families):
     week = _live(fam, params, seed=5)
     codes = week.feedback.comment_code
     written = np.flatnonzero(codes >= 0)
-    stacked = np.stack([true_components(fam, week.summaries, _context("2025-10-06", len(fam)))[c]
-                        for c in COMPONENTS], axis=1)
+    stacked = np.stack(
+        [true_components(fam, week.summaries, _context("2025-10-06", len(fam)))[c] for c in COMPONENTS], axis=1
+    )
     decoded = np.array([weekly._decode(c) for c in codes[written]])
     tone, main = decoded[:, 0], decoded[:, 2]
     complaint = tone >= 2
@@ -230,8 +250,9 @@ def test_comment_sentiment_is_the_reward_models_reading_of_the_text():
     codes = np.random.default_rng(0).choice(writable, 300, replace=False)
     table = weekly.comment_sentiment(codes)
     for phrase in range(5):  # whichever way the parent names the child
-        np.testing.assert_allclose(sentiment_scores([weekly.comment_text(c, phrase) for c in codes.tolist()]), table,
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            sentiment_scores([weekly.comment_text(c, phrase) for c in codes.tolist()]), table, atol=1e-12
+        )
     assert np.isnan(weekly.comment_sentiment(np.array([-1]))[0])
 
 
@@ -253,6 +274,7 @@ def test_a_weeks_feedback_is_valid_feedback_and_reproducible(seed, n):
 
 # --- history tokens ----------------------------------------------------------------------------
 
+
 def test_tokens_encode_observed_feedback_and_flag_what_is_missing(families):
     fam = families.take(np.arange(500))
     params = expert_params(fam.answers, fam.child_age)
@@ -266,7 +288,7 @@ def test_tokens_encode_observed_feedback_and_flag_what_is_missing(families):
     np.testing.assert_array_equal(tokens[:, TOKEN_INDEX["stars_observed"]], stars_seen)
     np.testing.assert_allclose(tokens[stars_seen, TOKEN_INDEX["stars"]], (fb.stars[stars_seen] - 1) / 4)
     assert np.all(tokens[~stars_seen, TOKEN_INDEX["stars"]] == 0)
-    kinds = tokens[:, TOKEN_INDEX["kind_none"]:TOKEN_INDEX["kind_none"] + len(ADJUSTMENT_KINDS)]
+    kinds = tokens[:, TOKEN_INDEX["kind_none"] : TOKEN_INDEX["kind_none"] + len(ADJUSTMENT_KINDS)]
     np.testing.assert_array_equal(kinds.sum(axis=1), fb.app_used)
     np.testing.assert_array_equal(kinds[fb.app_used].argmax(axis=1), fb.adjustment_kind[fb.app_used])
 

@@ -316,19 +316,14 @@ def _empty(what: str) -> str:
 
 def _summary(report: MonitoringReport, alerts: list[Alert]) -> str:
     counts = {s: sum(a.severity == s for a in alerts) for s in SEVERITIES}
-    items = [
-        (f"{len(alerts)} alert(s): {counts['critical']} critical, {counts['warning']} warning", bool(alerts)),
-    ]
+    items = [(f"{len(alerts)} alert(s): {counts['critical']} critical, {counts['warning']} warning", bool(alerts))]
     if report.drift is not None:
         items.append(
             ("dataset drift" if report.drift.dataset_drift else "no dataset drift", report.drift.dataset_drift)
         )
     if report.degradation is not None:
         items.append(
-            (
-                "satisfaction degraded" if report.degradation.degraded else "no degradation",
-                report.degradation.degraded,
-            )
+            ("satisfaction degraded" if report.degradation.degraded else "no degradation", report.degradation.degraded)
         )
     if report.gate is not None:
         items.append((f"gate: {report.gate.decision} {report.gate.challenger}", not report.gate.passed))
@@ -392,17 +387,7 @@ def _drift_section(drift: DriftReport | None) -> str:
     if drift is None:
         return _empty("Drift was not checked.")
     rows = [
-        (
-            c.column,
-            c.kind,
-            c.test,
-            c.statistic,
-            c.threshold,
-            c.drifted,
-            c.psi,
-            c.reference_mean,
-            c.current_mean,
-        )
+        (c.column, c.kind, c.test, c.statistic, c.threshold, c.drifted, c.psi, c.reference_mean, c.current_mean)
         for c in drift.columns
     ]
     table = _table(

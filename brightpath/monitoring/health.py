@@ -235,11 +235,4 @@ def model_health(audit: pd.DataFrame, config: HealthConfig | None = None) -> Hea
     return HealthReport(tuple(versions), config)
 
 
-__all__ = [
-    "AUDIT_COLUMNS",
-    "FALLBACK_SOURCE",
-    "HealthConfig",
-    "HealthReport",
-    "VersionHealth",
-    "model_health",
-]
+__all__ = ["AUDIT_COLUMNS", "FALLBACK_SOURCE", "HealthConfig", "HealthReport", "VersionHealth", "model_health"]

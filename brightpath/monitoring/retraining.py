@@ -71,7 +71,8 @@ class RetrainingTrigger:
             metric="new_feedback_rows",
             value=float(self.new_feedback),
             threshold=float("nan"),
-            message=("retraining: " + "; ".join(self.reasons)) if self.fired
+            message=("retraining: " + "; ".join(self.reasons))
+            if self.fired
             else f"no retraining: no drift, degradation or critical alert, {self.new_feedback} new feedback rows",
         )
 

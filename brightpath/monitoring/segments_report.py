@@ -213,11 +213,7 @@ def segment_report(
             raw.append(row)
     adjusted = holm_adjust([r["p_value"] for r in raw])
     rows = tuple(
-        SegmentSatisfaction(
-            **r,
-            p_holm=float(p),
-            flagged=bool(np.isfinite(p) and p < alpha and -r["gap"] >= min_gap),
-        )
+        SegmentSatisfaction(**r, p_holm=float(p), flagged=bool(np.isfinite(p) and p < alpha and -r["gap"] >= min_gap))
         for r, p in zip(raw, adjusted)
     )
     overall = float(values.mean()) if len(values) else nan

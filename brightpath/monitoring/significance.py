@@ -58,12 +58,7 @@ class DropTest:
 
 
 def drop_test(
-    candidate: Any,
-    baseline: Any,
-    *,
-    paired: bool = False,
-    n_bootstrap: int = N_BOOTSTRAP,
-    seed: int = 0,
+    candidate: Any, baseline: Any, *, paired: bool = False, n_bootstrap: int = N_BOOTSTRAP, seed: int = 0
 ) -> DropTest:
     """One-sided test that ``candidate`` scores lower than ``baseline``.
 

@@ -157,8 +157,9 @@ def monitor_store(
     feedback = store.feedback_frame()
     generated = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     if served.empty:
-        report = MonitoringReport(title=title, generated_at=generated, window_label=WINDOW_LABEL, gate=gate,
-                                  extra_alerts=tuple(extra_alerts))
+        report = MonitoringReport(
+            title=title, generated_at=generated, window_label=WINDOW_LABEL, gate=gate, extra_alerts=tuple(extra_alerts)
+        )
         return StoreMonitoring(report, None, 0, 0, 0, ("the store holds no served schedule",))
     served = served.assign(window=week_of(served))
     window = window or max(served["window"])
@@ -167,12 +168,18 @@ def monitor_store(
 
     drift: DriftReport | None = None
     if min(len(current), len(reference)) >= min_drift_families:
-        drift = family_drift(reference[list(ITEM_KEYS)].to_numpy(np.float64), reference["child_age"].to_numpy(),
-                             current[list(ITEM_KEYS)].to_numpy(np.float64), current["child_age"].to_numpy(),
-                             drift_config)
+        drift = family_drift(
+            reference[list(ITEM_KEYS)].to_numpy(np.float64),
+            reference["child_age"].to_numpy(),
+            current[list(ITEM_KEYS)].to_numpy(np.float64),
+            current["child_age"].to_numpy(),
+            drift_config,
+        )
     else:
-        notes.append(f"drift not tested: {len(current)} families in week {window} and {len(reference)} before it "
-                     f"(at least {min_drift_families} each)")
+        notes.append(
+            f"drift not tested: {len(current)} families in week {window} and {len(reference)} before it "
+            f"(at least {min_drift_families} each)"
+        )
 
     new_feedback = len(feedback)
     if feedback_since is not None and not feedback.empty:
@@ -190,9 +197,10 @@ def monitor_store(
         if len(latest) >= 2:
             from brightpath.segments import family_segments
 
-            segments = segment_report(observed_satisfaction(latest, calibration),
-                                      family_segments(latest[list(ITEM_KEYS)].to_numpy(np.float32),
-                                                      latest["child_age"].to_numpy()))
+            segments = segment_report(
+                observed_satisfaction(latest, calibration),
+                family_segments(latest[list(ITEM_KEYS)].to_numpy(np.float32), latest["child_age"].to_numpy()),
+            )
         else:
             notes.append(f"segments not reported: {len(latest)} feedback rows in week {window}")
     else:

@@ -12,6 +12,7 @@ corrupt or of another kind. Unlike the attention model, a baseline is not a Save
 needs this repository and scikit-learn to load, so the environment and the backend never read
 one; it is kept to compare reward models (``+exp=reward reward_model=gbr``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,7 +35,11 @@ SOURCES: tuple[str, ...] = ("gbr", "mlp")
 
 
 def save_reward_baseline(
-    model: BaselineModel, config: Any, directory: str | os.PathLike, *, model_version: str,
+    model: BaselineModel,
+    config: Any,
+    directory: str | os.PathLike,
+    *,
+    model_version: str,
     metadata: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a fitted reward baseline to ``directory`` (replaced atomically); return the directory.
@@ -53,11 +58,19 @@ def save_reward_baseline(
 
     def write(tmp: Path) -> None:
         joblib.dump(model, tmp / MODEL_FILE)
-        write_metadata(tmp, {
-            "kind": MODEL_KIND, "source": model.name, "model_version": model_version, "model_file": MODEL_FILE,
-            "outputs": list(TARGET_NAMES), "model_config": dataclasses.asdict(config),
-            "sklearn_version": sklearn.__version__, **dict(metadata or {}),
-        })
+        write_metadata(
+            tmp,
+            {
+                "kind": MODEL_KIND,
+                "source": model.name,
+                "model_version": model_version,
+                "model_file": MODEL_FILE,
+                "outputs": list(TARGET_NAMES),
+                "model_config": dataclasses.asdict(config),
+                "sklearn_version": sklearn.__version__,
+                **dict(metadata or {}),
+            },
+        )
 
     log.info("saving the %s reward baseline to %s", model.name, directory)
     return atomic_directory_write(Path(directory), write)
@@ -75,9 +88,11 @@ def load_reward_baseline(directory: str | os.PathLike) -> BaselineModel:
     directory = Path(directory)
     metadata = read_metadata(directory)
     if metadata.get("kind") != MODEL_KIND or metadata.get("source") not in SOURCES:
-        raise ModelLoadError(directory / METADATA_FILE,
-                             f"expected kind {MODEL_KIND!r} with source {' or '.join(map(repr, SOURCES))}, "
-                             f"got kind {metadata.get('kind')!r} and source {metadata.get('source')!r}")
+        raise ModelLoadError(
+            directory / METADATA_FILE,
+            f"expected kind {MODEL_KIND!r} with source {' or '.join(map(repr, SOURCES))}, "
+            f"got kind {metadata.get('kind')!r} and source {metadata.get('source')!r}",
+        )
     path = directory / str(metadata.get("model_file", MODEL_FILE))
     if not path.is_file():
         raise ModelLoadError(path, "model file is missing")

@@ -18,6 +18,7 @@ expert rule (uniform and large perturbations,
 Figures are ``matplotlib.figure.Figure`` objects built without pyplot (no global
 state, no window); the caller saves or logs them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -81,8 +82,12 @@ def regression_metrics(
 
 
 def simulated_set(
-    families, rng: np.random.Generator, calibration: FeedbackCalibration = DEFAULT_CALIBRATION, *,
-    per_family: int = OFFDIST_PER_FAMILY, mix: str = "off_distribution",
+    families,
+    rng: np.random.Generator,
+    calibration: FeedbackCalibration = DEFAULT_CALIBRATION,
+    *,
+    per_family: int = OFFDIST_PER_FAMILY,
+    mix: str = "off_distribution",
 ) -> RewardData:
     """Fresh schedules for ``families`` (``simulator.Families`` with hidden traits), with feedback and truth.
 
@@ -148,10 +153,7 @@ def _binned(predicted: np.ndarray, actual: np.ndarray) -> tuple[np.ndarray, np.n
     edges = np.unique(np.quantile(predicted, np.linspace(0, 1, CALIBRATION_BINS + 1)))
     which = np.clip(np.searchsorted(edges, predicted, side="right") - 1, 0, max(len(edges) - 2, 0))
     used = np.unique(which)
-    return (np.array([predicted[which == b].mean() for b in used]),
-            np.array([actual[which == b].mean() for b in used]))
+    return (np.array([predicted[which == b].mean() for b in used]), np.array([actual[which == b].mean() for b in used]))
 
 
-__all__ = [
-    "OFFDIST_PER_FAMILY", "calibration_figure", "regression_metrics", "residual_figure", "simulated_set",
-]
+__all__ = ["OFFDIST_PER_FAMILY", "calibration_figure", "regression_metrics", "residual_figure", "simulated_set"]

@@ -25,6 +25,7 @@ scikit-learn baselines) and TensorFlow (inside the exported graph).
 ``RewardData`` pairs inputs with the observed targets (``targets``) and, for
 evaluation only, the simulator's hidden truth.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -49,7 +50,10 @@ from brightpath.schedule import (
 
 INPUT_NAMES: tuple[str, ...] = ("tokens", "mask", "summary", "answers", "child_age")
 LOG_SUMMARY_FEATURES: tuple[str, ...] = (
-    "block_minutes", "learning_minutes_per_day", "subject_blocks_per_day", "minutes_between_pauses",
+    "block_minutes",
+    "learning_minutes_per_day",
+    "subject_blocks_per_day",
+    "minutes_between_pauses",
 )
 """Summary quantities also given as logarithms: a family feels a block 10 minutes too long
 relative to the length it wants (20 vs 30 minutes is not 50 vs 60), and a log turns such
@@ -92,8 +96,9 @@ class RewardInputs:
         index = np.asarray(index)
         mask = self.mask[index]
         width = max(int(mask.sum(axis=1).max(initial=0)), 1)
-        return RewardInputs(self.tokens[index, :width], mask[:, :width], self.summary[index], self.answers[index],
-                            self.child_age[index])
+        return RewardInputs(
+            self.tokens[index, :width], mask[:, :width], self.summary[index], self.answers[index], self.child_age[index]
+        )
 
     def as_dict(self) -> dict[str, np.ndarray]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -263,13 +268,26 @@ class Preprocessing:
 
 
 def _raw_flat(summary, answers, child_age, xp):
-    logs = xp.log(xp.maximum(xp.concatenate([summary[:, i : i + 1] for i in _LOG_INDEX] + [
-        xp.reshape(child_age, (-1, 1))], axis=-1), 1.0))
+    logs = xp.log(
+        xp.maximum(
+            xp.concatenate([summary[:, i : i + 1] for i in _LOG_INDEX] + [xp.reshape(child_age, (-1, 1))], axis=-1), 1.0
+        )
+    )
     return xp.concatenate([summary, logs, profile_features(answers, child_age, xp)], axis=-1)
 
 
 __all__ = [
-    "CHUNK_SIZE", "FLAT_FEATURES", "INPUT_NAMES", "LOG_SUMMARY_FEATURES", "N_FLAT_FEATURES", "Preprocessing",
-    "RewardData", "RewardInputs", "build_inputs", "data_from_table", "inputs_from_table", "length_chunks",
+    "CHUNK_SIZE",
+    "FLAT_FEATURES",
+    "INPUT_NAMES",
+    "LOG_SUMMARY_FEATURES",
+    "N_FLAT_FEATURES",
+    "Preprocessing",
+    "RewardData",
+    "RewardInputs",
+    "build_inputs",
+    "data_from_table",
+    "inputs_from_table",
+    "length_chunks",
     "tensor_specs",
 ]

@@ -24,6 +24,7 @@ seed plan's phase-1 models.
 TensorFlow is imported only when an attention model is built, so the baselines
 run without it.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -196,8 +197,9 @@ def model_config(name: str, values: Mapping[str, Any] | None = None) -> ModelCon
     values = dict(values or {})
     unknown = [key for key in values if key not in known]
     if unknown:
-        raise ValidationError(f"reward_model.{unknown[0]}", values[unknown[0]],
-                              f"a setting of the {name} model: {', '.join(known)}")
+        raise ValidationError(
+            f"reward_model.{unknown[0]}", values[unknown[0]], f"a setting of the {name} model: {', '.join(known)}"
+        )
     return cls(**{"name": name, **values})
 
 
@@ -216,15 +218,22 @@ def _check_positive(config, names):
 def _check_units(config, name) -> tuple[int, ...]:
     """The layer widths ``name`` as a tuple (OmegaConf hands lists over), after checking them."""
     units = getattr(config, name)
-    if isinstance(units, (str, bytes)) or not isinstance(units, (list, tuple)) or not units \
-            or any(isinstance(u, bool) or not isinstance(u, (int, np.integer)) or u < 1 for u in units):
+    if (
+        isinstance(units, (str, bytes))
+        or not isinstance(units, (list, tuple))
+        or not units
+        or any(isinstance(u, bool) or not isinstance(u, (int, np.integer)) or u < 1 for u in units)
+    ):
         raise ValidationError(f"reward_model.{name}", units, "a non-empty list of positive integers")
     return tuple(int(u) for u in units)
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
+    return (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, bool)
         and math.isfinite(value)
+    )
 
 
 def _check_positive_number(config, name):
@@ -280,8 +289,9 @@ def _attention_classes():
 
         def call(self, x, attention_mask, training=False):
             h = self.attention_norm(x)
-            x = x + self.dropout(self.attention(h, h, attention_mask=attention_mask, training=training),
-                                 training=training)
+            x = x + self.dropout(
+                self.attention(h, h, attention_mask=attention_mask, training=training), training=training
+            )
             h = self.ff_norm(x)
             return x + self.dropout(self.ff_out(self.ff_hidden(h)), training=training)
 
@@ -299,9 +309,10 @@ def _attention_classes():
             self.day_embedding = self.add_weight("day_embedding", [N_DAY_IDS, d], initializer="uniform")
             self.time_projection = layers.Dense(d)
             self.context_projection = layers.Dense(d)
-            self.blocks = [TransformerBlock(d, config.num_heads, config.ff_dim, config.attention_dropout,
-                                            name=f"block_{i}")
-                           for i in range(config.num_layers)]
+            self.blocks = [
+                TransformerBlock(d, config.num_heads, config.ff_dim, config.attention_dropout, name=f"block_{i}")
+                for i in range(config.num_layers)
+            ]
             self.final_norm = layers.LayerNormalization(epsilon=1e-5)
             self.head = [layers.Dense(units, activation="gelu") for units in config.head_units]
             self.head_dropout = layers.Dropout(config.dropout)
@@ -311,17 +322,24 @@ def _attention_classes():
             tokens = tf.cast(inputs["tokens"], tf.float32)
             mask = tf.cast(inputs["mask"], tf.float32)
             flat = self.preprocessing.flat_features(
-                tf.cast(inputs["summary"], tf.float32), tf.cast(inputs["answers"], tf.float32),
-                tf.cast(inputs["child_age"], tf.float32), tf_namespace(),
+                tf.cast(inputs["summary"], tf.float32),
+                tf.cast(inputs["answers"], tf.float32),
+                tf.cast(inputs["child_age"], tf.float32),
+                tf_namespace(),
             )
             # type + subject + day embeddings, summed: gathered in one step from the table of
             # all 4·7·5 sums (same parameters and result, a third of the memory traffic).
-            table = tf.reshape(self.type_embedding[:, None, None] + self.subject_embedding[None, :, None]
-                               + self.day_embedding[None, None, :], [-1, self.config.d_model])
+            table = tf.reshape(
+                self.type_embedding[:, None, None]
+                + self.subject_embedding[None, :, None]
+                + self.day_embedding[None, None, :],
+                [-1, self.config.d_model],
+            )
             ids = tf.cast(tf.round(tokens[..., :3]), tf.int32)
             token_id = (ids[..., 0] * N_SUBJECT_IDS + ids[..., 1]) * N_DAY_IDS + ids[..., 2]
             x = tf.gather(table, token_id) + self.time_projection(
-                self.preprocessing.standardise_times(tokens[..., 3:], tf_namespace()))
+                self.preprocessing.standardise_times(tokens[..., 3:], tf_namespace())
+            )
             # The family's profile is token 0: every block attends to who the week is for.
             context = self.context_projection(flat[:, -N_PROFILE_FEATURES:])[:, None, :]
             x = tf.concat([context, x], axis=1)
@@ -331,7 +349,8 @@ def _attention_classes():
                 x = block(x, attention_mask, training=training)
             x = self.final_norm(x)
             pooled = tf.reduce_sum(x[:, 1:] * mask[..., None], axis=1) / tf.maximum(
-                tf.reduce_sum(mask, axis=1, keepdims=True), 1.0)
+                tf.reduce_sum(mask, axis=1, keepdims=True), 1.0
+            )
             h = tf.concat([x[:, 0], pooled, flat], axis=-1)
             for dense in self.head:
                 h = self.head_dropout(dense(h), training=training)
@@ -395,8 +414,12 @@ def new_gbr(config: GBRConfig, seed: int) -> list:
 
     return [
         GradientBoostingRegressor(
-            n_estimators=0, learning_rate=config.learning_rate, max_depth=config.max_depth,
-            subsample=config.subsample, min_samples_leaf=config.min_samples_leaf, warm_start=True,
+            n_estimators=0,
+            learning_rate=config.learning_rate,
+            max_depth=config.max_depth,
+            subsample=config.subsample,
+            min_samples_leaf=config.min_samples_leaf,
+            warm_start=True,
             random_state=seed + j,
         )
         for j in range(len(TARGET_NAMES))
@@ -408,12 +431,26 @@ def new_mlp(config: MLPConfig, seed: int):
     from sklearn.neural_network import MLPRegressor
 
     return MLPRegressor(
-        hidden_layer_sizes=config.hidden_layer_sizes, activation=config.activation, alpha=config.alpha,
-        learning_rate_init=config.learning_rate, batch_size=config.batch_size, random_state=seed, shuffle=True,
+        hidden_layer_sizes=config.hidden_layer_sizes,
+        activation=config.activation,
+        alpha=config.alpha,
+        learning_rate_init=config.learning_rate,
+        batch_size=config.batch_size,
+        random_state=seed,
+        shuffle=True,
     )
 
 
 __all__ = [
-    "AttentionConfig", "BaselineModel", "GBRConfig", "MLPConfig", "MODEL_NAMES", "ModelConfig",
-    "build_attention_model", "model_config", "new_gbr", "new_mlp", "predict_attention",
+    "AttentionConfig",
+    "BaselineModel",
+    "GBRConfig",
+    "MLPConfig",
+    "MODEL_NAMES",
+    "ModelConfig",
+    "build_attention_model",
+    "model_config",
+    "new_gbr",
+    "new_mlp",
+    "predict_attention",
 ]

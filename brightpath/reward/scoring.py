@@ -28,6 +28,7 @@ records the signature, the model version, the fitted normalisation
 (``preprocessing``) and the feedback calibration (``target_calibration``) the
 targets were built with, so new feedback can be read on the same scale.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -54,7 +55,11 @@ SIGNATURE_DOC = (
 
 
 def export_reward_model(
-    model, preprocessing_state: Preprocessing, directory: str | os.PathLike, *, model_version: str,
+    model,
+    preprocessing_state: Preprocessing,
+    directory: str | os.PathLike,
+    *,
+    model_version: str,
     metadata: Mapping[str, Any] | None = None,
 ) -> Path:
     """Export a trained attention reward model as a SavedModel (module docstring), atomically.
@@ -82,8 +87,10 @@ def export_reward_model(
 
     @tf.function(input_signature=[specs[name] for name in INPUT_NAMES])
     def serve(tokens, mask, summary, answers, child_age):
-        scores = model({"tokens": tokens, "mask": mask, "summary": summary, "answers": answers,
-                        "child_age": child_age}, training=False)
+        scores = model(
+            {"tokens": tokens, "mask": mask, "summary": summary, "answers": answers, "child_age": child_age},
+            training=False,
+        )
         return {name: scores[:, j] for j, name in enumerate(TARGET_NAMES)}
 
     module.serve = serve
@@ -92,8 +99,10 @@ def export_reward_model(
         "source": "attention",
         "model_version": model_version,
         "signature": SIGNATURE_DOC,
-        "inputs": {name: {"dtype": "float32", "shape": [None if d is None else int(d) for d in specs[name].shape]}
-                   for name in INPUT_NAMES},
+        "inputs": {
+            name: {"dtype": "float32", "shape": [None if d is None else int(d) for d in specs[name].shape]}
+            for name in INPUT_NAMES
+        },
         "outputs": list(TARGET_NAMES),
         "preprocessing": preprocessing_state.to_dict(),
         "model_config": dataclasses.asdict(model.config),
@@ -131,8 +140,11 @@ class RewardScorer:
         if self.metadata.get("kind") != MODEL_KIND:
             raise ModelLoadError(self.model_dir, f"not a reward model (kind={self.metadata.get('kind')!r})")
         try:
-            self.calibration = FeedbackCalibration.from_dict(self.metadata["target_calibration"]) \
-                if "target_calibration" in self.metadata else DEFAULT_CALIBRATION
+            self.calibration = (
+                FeedbackCalibration.from_dict(self.metadata["target_calibration"])
+                if "target_calibration" in self.metadata
+                else DEFAULT_CALIBRATION
+            )
         except ValidationError as exc:
             raise ModelLoadError(self.model_dir, f"brightpath_model.json: {exc}") from exc
         self._loaded = load_saved_model(self.model_dir)

@@ -57,6 +57,7 @@ Two ways to fit the lines (``CALIBRATION_METHODS``, ``fit_calibration(method=...
   chosen for their satisfaction read a little high there (+0.02 on engagement in
   ``tests/test_loop_calibration.py``; regression reads them 0.03–0.05 low).
 """
+
 from __future__ import annotations
 
 import functools
@@ -74,8 +75,14 @@ TARGET_NAMES: tuple[str, ...] = ("satisfaction", "engagement", "effectiveness")
 N_TARGETS = len(TARGET_NAMES)
 
 SIGNAL_NAMES: tuple[str, ...] = (
-    "likert_satisfaction", "likert_engagement", "likert_effectiveness", "stars", "sentiment",
-    "completion_rate", "adherence", "adjustments",
+    "likert_satisfaction",
+    "likert_engagement",
+    "likert_effectiveness",
+    "stars",
+    "sentiment",
+    "completion_rate",
+    "adherence",
+    "adjustments",
 )
 TARGET_SIGNALS: dict[str, tuple[str, ...]] = {
     # The first signal of each target is its reference: the explicit Likert item.
@@ -113,8 +120,10 @@ class FeedbackCalibration:
 
     def to_dict(self) -> dict[str, dict[str, dict[str, float]]]:
         """Plain JSON-able form, as stored in a reward model's ``brightpath_model.json``."""
-        return {t: {s: {"slope": c.slope, "intercept": c.intercept, "weight": c.weight} for s, c in lines.items()}
-                for t, lines in self.lines.items()}
+        return {
+            t: {s: {"slope": c.slope, "intercept": c.intercept, "weight": c.weight} for s, c in lines.items()}
+            for t, lines in self.lines.items()
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FeedbackCalibration:
@@ -136,8 +145,11 @@ class FeedbackCalibration:
                 if not all(map(math.isfinite, (calibration.slope, calibration.intercept))) or not (
                     0.0 <= calibration.weight <= MAX_WEIGHT
                 ):
-                    raise ValidationError(f"target_calibration.{target}.{signal}", entry,
-                                          f"finite slope and intercept, weight in [0, {MAX_WEIGHT}]")
+                    raise ValidationError(
+                        f"target_calibration.{target}.{signal}",
+                        entry,
+                        f"finite slope and intercept, weight in [0, {MAX_WEIGHT}]",
+                    )
                 lines[target][signal] = calibration
         return cls(lines)
 
@@ -195,8 +207,11 @@ def _column(feedback: Any, name: str, n: int) -> np.ndarray:
 
 def _rows(feedback: Any) -> int:
     """The number of rows of a feedback table; its columns must agree."""
-    lengths = {len(np.asarray(feedback[name], dtype=object).reshape(-1))
-               for name in FEEDBACK_COLUMNS if name in feedback and feedback[name] is not None}
+    lengths = {
+        len(np.asarray(feedback[name], dtype=object).reshape(-1))
+        for name in FEEDBACK_COLUMNS
+        if name in feedback and feedback[name] is not None
+    }
     if len(lengths) > 1:
         raise ValidationError("feedback", f"<columns of lengths {sorted(lengths)}>", "columns of equal length")
     return lengths.pop() if lengths else 0
@@ -301,7 +316,7 @@ def _latent_lines(signals: dict[str, np.ndarray], names: tuple[str, ...]) -> dic
     usable = [name for name, c in item_cov.items() if c > 0]
     triads = []
     for i, first in enumerate(usable):
-        for second in usable[i + 1:]:
+        for second in usable[i + 1 :]:
             between = _covariance(signals[first], signals[second])
             if between > 0:
                 triads.append(item_cov[first] * item_cov[second] / between)
@@ -366,7 +381,17 @@ def feedback_targets(feedback: Any, calibration: FeedbackCalibration = DEFAULT_C
 
 
 __all__ = [
-    "CALIBRATION_METHODS", "DEFAULT_CALIBRATION", "FeedbackCalibration", "N_TARGETS", "SIGNAL_NAMES",
-    "SignalCalibration", "TARGET_NAMES", "TARGET_SIGNALS", "Targets", "feedback_signals", "feedback_targets",
-    "fit_calibration", "sentiment_scores",
+    "CALIBRATION_METHODS",
+    "DEFAULT_CALIBRATION",
+    "FeedbackCalibration",
+    "N_TARGETS",
+    "SIGNAL_NAMES",
+    "SignalCalibration",
+    "TARGET_NAMES",
+    "TARGET_SIGNALS",
+    "Targets",
+    "feedback_signals",
+    "feedback_targets",
+    "fit_calibration",
+    "sentiment_scores",
 ]

@@ -18,6 +18,7 @@ Same seed, same data, same config → the same model: NumPy draws come from
 ``np.random.default_rng(seed)``, scikit-learn gets ``random_state`` from the seed, and
 TensorFlow runs with its global seed set and op determinism on.
 """
+
 from __future__ import annotations
 
 import copy
@@ -149,8 +150,13 @@ def fit_with_early_stopping(
     if best is not None:
         restore(best)
     history.seconds = time.perf_counter() - started
-    log.info("trained %d epochs in %.1f s; best epoch %d, val loss %.5f", len(history.epochs), history.seconds,
-             history.best_epoch, history.best_val_loss)
+    log.info(
+        "trained %d epochs in %.1f s; best epoch %d, val loss %.5f",
+        len(history.epochs),
+        history.seconds,
+        history.best_epoch,
+        history.best_val_loss,
+    )
     return history
 
 
@@ -182,12 +188,16 @@ def train_reward_model(
         if not isinstance(config, AttentionConfig):
             raise ValidationError("warm_start", config.name, "an attention reward model (only its weights warm-start)")
         if _architecture(warm_start.config) != _architecture(config):
-            raise ValidationError("warm_start.config", _architecture(warm_start.config),
-                                  f"the architecture being trained, {_architecture(config)}")
+            raise ValidationError(
+                "warm_start.config",
+                _architecture(warm_start.config),
+                f"the architecture being trained, {_architecture(config)}",
+            )
     preprocessing = warm_start.preprocessing if warm_start is not None else Preprocessing.fit(train.inputs)
     if isinstance(config, AttentionConfig):
-        model, history = _train_attention(config, preprocessing, train, val, seed, on_epoch,
-                                          None if warm_start is None else warm_start.weights)
+        model, history = _train_attention(
+            config, preprocessing, train, val, seed, on_epoch, None if warm_start is None else warm_start.weights
+        )
         return TrainedRewardModel("attention", model, config, preprocessing, history)
     if isinstance(config, GBRConfig):
         model, history = _train_gbr(config, preprocessing, train, val, seed, on_epoch)
@@ -301,8 +311,12 @@ def _train_attention(config: AttentionConfig, preprocessing, train, val, seed, o
     if initial_weights is not None:
         model.set_weights(initial_weights)
     history = fit_with_early_stopping(
-        run_epoch, lambda: weighted_mse(predict_attention(model, val.inputs), val.targets),
-        model.get_weights, model.set_weights, max_epochs=config.max_epochs, patience=config.patience,
+        run_epoch,
+        lambda: weighted_mse(predict_attention(model, val.inputs), val.targets),
+        model.get_weights,
+        model.set_weights,
+        max_epochs=config.max_epochs,
+        patience=config.patience,
         on_epoch=on_epoch,
     )
     return model, history
@@ -317,16 +331,21 @@ def _train_gbr(config: GBRConfig, preprocessing, train, val, seed, on_epoch):
         for j, estimator in enumerate(model.estimators):
             observed = train.targets.weights[:, j] > 0
             estimator.n_estimators += config.trees_per_round
-            estimator.fit(features[observed], train.targets.values[observed, j],
-                          sample_weight=train.targets.weights[observed, j])
+            estimator.fit(
+                features[observed], train.targets.values[observed, j], sample_weight=train.targets.weights[observed, j]
+            )
         return weighted_mse(model.predict(train.inputs), train.targets)
 
     def restore(best):
         model.estimators = best
 
     history = fit_with_early_stopping(
-        run_epoch, lambda: weighted_mse(model.predict(val.inputs), val.targets),
-        lambda: copy.deepcopy(model.estimators), restore, max_epochs=rounds, patience=config.patience,
+        run_epoch,
+        lambda: weighted_mse(model.predict(val.inputs), val.targets),
+        lambda: copy.deepcopy(model.estimators),
+        restore,
+        max_epochs=rounds,
+        patience=config.patience,
         on_epoch=on_epoch,
     )
     return model, history
@@ -353,14 +372,24 @@ def _train_mlp(config: MLPConfig, preprocessing, train, val, seed, on_epoch):
         model.estimators = best
 
     history = fit_with_early_stopping(
-        run_epoch, lambda: weighted_mse(model.predict(val.inputs), val.targets),
-        lambda: copy.deepcopy(model.estimators), restore, max_epochs=config.max_epochs, patience=config.patience,
+        run_epoch,
+        lambda: weighted_mse(model.predict(val.inputs), val.targets),
+        lambda: copy.deepcopy(model.estimators),
+        restore,
+        max_epochs=config.max_epochs,
+        patience=config.patience,
         on_epoch=on_epoch,
     )
     return model, history
 
 
 __all__ = [
-    "AttentionWeights", "EpochCallback", "History", "TrainedRewardModel", "bucketed_batches", "fit_with_early_stopping",
-    "train_reward_model", "weighted_mse",
+    "AttentionWeights",
+    "EpochCallback",
+    "History",
+    "TrainedRewardModel",
+    "bucketed_batches",
+    "fit_with_early_stopping",
+    "train_reward_model",
+    "weighted_mse",
 ]

@@ -30,6 +30,7 @@ measured (``within_group_spearman``).
 ``WeeklyRewardInputs`` are the model's inputs (the exported model's signature,
 ``reward.weekly_scoring``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
@@ -94,8 +95,10 @@ class WeeklyRewardInputs:
             if len(getattr(self, name)) != n:
                 raise ValueError(f"{name}: expected {n} rows (one per week), got {len(getattr(self, name))}")
         if self.history.shape[1:] != (self.history_mask.shape[1], TOKEN_DIM):
-            raise ValueError(f"history: expected shape [B, {self.history_mask.shape[1]}, {TOKEN_DIM}], "
-                             f"got {list(self.history.shape)}")
+            raise ValueError(
+                f"history: expected shape [B, {self.history_mask.shape[1]}, {TOKEN_DIM}], "
+                f"got {list(self.history.shape)}"
+            )
 
     def __len__(self) -> int:
         return len(self.week)
@@ -108,30 +111,49 @@ class WeeklyRewardInputs:
     def take(self, index) -> WeeklyRewardInputs:
         """The weeks at ``index``; block tokens padded only to the longest of them."""
         index = np.asarray(index)
-        return WeeklyRewardInputs(self.week.take(index), self.params[index], self.week_features[index],
-                                  self.history[index], self.history_mask[index])
+        return WeeklyRewardInputs(
+            self.week.take(index),
+            self.params[index],
+            self.week_features[index],
+            self.history[index],
+            self.history_mask[index],
+        )
 
     def as_dict(self) -> dict[str, np.ndarray]:
         """Every input by its signature name (``reward.weekly_scoring.INPUT_NAMES``)."""
-        return {**self.week.as_dict(), "params": self.params, "week_features": self.week_features,
-                "history": self.history, "history_mask": self.history_mask}
+        return {
+            **self.week.as_dict(),
+            "params": self.params,
+            "week_features": self.week_features,
+            "history": self.history,
+            "history_mask": self.history_mask,
+        }
 
     def without_history(self) -> WeeklyRewardInputs:
         """The same weeks with every history slot masked out (a model reading nothing of the past)."""
-        return WeeklyRewardInputs(self.week, self.params, self.week_features, np.zeros_like(self.history),
-                                  np.zeros_like(self.history_mask))
+        return WeeklyRewardInputs(
+            self.week, self.params, self.week_features, np.zeros_like(self.history), np.zeros_like(self.history_mask)
+        )
 
 
 def weekly_inputs(
-    layouts, params: np.ndarray, answers: np.ndarray, child_age: np.ndarray, grade_band: np.ndarray,
-    week_features: np.ndarray, history: np.ndarray, history_mask: np.ndarray,
+    layouts,
+    params: np.ndarray,
+    answers: np.ndarray,
+    child_age: np.ndarray,
+    grade_band: np.ndarray,
+    week_features: np.ndarray,
+    history: np.ndarray,
+    history_mask: np.ndarray,
 ) -> WeeklyRewardInputs:
     """``WeeklyRewardInputs`` of ``B`` weeks given as layouts (``schedule.layouts_for``), with their
     families, dates and histories (``WeeklyRewardInputs``' attributes)."""
     return WeeklyRewardInputs(
-        build_inputs(layouts, answers, child_age, grade_band), np.asarray(params, dtype=np.float32),
+        build_inputs(layouts, answers, child_age, grade_band),
+        np.asarray(params, dtype=np.float32),
         np.asarray(week_features, dtype=np.float32).reshape(-1, N_WEEK_FEATURES),
-        np.asarray(history, dtype=np.float32), np.asarray(history_mask, dtype=np.float32),
+        np.asarray(history, dtype=np.float32),
+        np.asarray(history_mask, dtype=np.float32),
     )
 
 
@@ -160,8 +182,9 @@ class WeeklyRewardData:
     def take(self, index) -> WeeklyRewardData:
         index = np.asarray(index)
         truth = None if self.truth is None else {k: v[index] for k, v in self.truth.items()}
-        return WeeklyRewardData(self.inputs.take(index), self.targets.take(index), truth, self.week_index[index],
-                                self.group[index])
+        return WeeklyRewardData(
+            self.inputs.take(index), self.targets.take(index), truth, self.week_index[index], self.group[index]
+        )
 
 
 @dataclass(frozen=True)
@@ -199,31 +222,48 @@ class WeeklyLogs:
         n, weeks = len(self.families), self.weeks
         rows = np.tile(np.arange(n), weeks)
         week = np.repeat(np.arange(weeks), n)
-        return self._score_rows(rows, week, self.params[rows, week], calibration,
-                                feedback=_concat_feedback(self.feedback), with_truth=with_truth,
-                                group=np.arange(n * weeks))
+        return self._score_rows(
+            rows,
+            week,
+            self.params[rows, week],
+            calibration,
+            feedback=_concat_feedback(self.feedback),
+            with_truth=with_truth,
+            group=np.arange(n * weeks),
+        )
 
     def _score_rows(self, rows, week, params, calibration, *, feedback=None, rng=None, with_truth=True, group):
         families = self.families.take(rows)
         layouts = layouts_for(params, families.grade_band)
         history = self.history[rows] * (np.arange(self.weeks)[None, :, None] < week[:, None, None])
         mask = (np.arange(self.weeks)[None, :] < week[:, None]).astype(np.float32)
-        inputs = weekly_inputs(layouts, params, families.answers, families.child_age, families.grade_band,
-                               self.week_features[rows, week], history, mask)
+        inputs = weekly_inputs(
+            layouts,
+            params,
+            families.answers,
+            families.child_age,
+            families.grade_band,
+            self.week_features[rows, week],
+            history,
+            mask,
+        )
         context = week_context(self.dates[rows, week])
         summaries = inputs.week.summary.astype(np.float64)
         truth = true_scores(families, summaries, context)
         if feedback is None:
-            feedback = generate_week_feedback(families, self.habits.take(rows), summaries, context, week, rng,
-                                              truth=truth)
+            feedback = generate_week_feedback(
+                families, self.habits.take(rows), summaries, context, week, rng, truth=truth
+            )
         targets = feedback_targets(feedback.columns(), calibration)
-        return WeeklyRewardData(inputs, targets, truth if with_truth else None, week.astype(np.int64),
-                                np.asarray(group, dtype=np.int64))
+        return WeeklyRewardData(
+            inputs, targets, truth if with_truth else None, week.astype(np.int64), np.asarray(group, dtype=np.int64)
+        )
 
 
 def _concat_feedback(feedback: list[WeekFeedback]) -> WeekFeedback:
-    return WeekFeedback(**{f.name: np.concatenate([getattr(week, f.name) for week in feedback])
-                           for f in fields(WeekFeedback)})
+    return WeekFeedback(
+        **{f.name: np.concatenate([getattr(week, f.name) for week in feedback]) for f in fields(WeekFeedback)}
+    )
 
 
 def _logged_unit(base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -262,8 +302,7 @@ def simulate_logs(
     feedback = []
     for week in range(weeks):
         base[:, week] = params_to_unit(follower.act(week, contexts[week]))
-        lived = live_week(families, habits, contexts[week], unit_to_params(_logged_unit(base[:, week], rng)), week,
-                          rng)
+        lived = live_week(families, habits, contexts[week], unit_to_params(_logged_unit(base[:, week], rng)), week, rng)
         follower.observe(week, lived.params, lived.feedback)
         served[:, week] = lived.params
         history[:, week] = encode_weeks(params_to_unit(lived.params), features[:, week], lived.feedback)
@@ -274,8 +313,13 @@ def simulate_logs(
 
 
 def candidate_set(
-    logs: WeeklyLogs, calibration: FeedbackCalibration, rng: np.random.Generator, *, per_row: int = 4,
-    rows_per_week: int | None = None, mix: str = "off_distribution",
+    logs: WeeklyLogs,
+    calibration: FeedbackCalibration,
+    rng: np.random.Generator,
+    *,
+    per_row: int = 4,
+    rows_per_week: int | None = None,
+    mix: str = "off_distribution",
 ) -> WeeklyRewardData:
     """Other weeks than the logged ones, scored against the logged histories, with feedback and truth.
 
@@ -327,6 +371,15 @@ def feedback_columns(data: Any) -> dict[str, np.ndarray]:
 
 
 __all__ = [
-    "DEFAULT_SCHOOL_YEAR", "LOGGED_SD", "OFF_DISTRIBUTION_SD", "WeeklyLogs", "WeeklyRewardData", "WeeklyRewardInputs",
-    "candidate_set", "feedback_columns", "simulate_logs", "weekly_inputs", "within_group_spearman",
+    "DEFAULT_SCHOOL_YEAR",
+    "LOGGED_SD",
+    "OFF_DISTRIBUTION_SD",
+    "WeeklyLogs",
+    "WeeklyRewardData",
+    "WeeklyRewardInputs",
+    "candidate_set",
+    "feedback_columns",
+    "simulate_logs",
+    "weekly_inputs",
+    "within_group_spearman",
 ]

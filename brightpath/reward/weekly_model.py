@@ -21,6 +21,7 @@ liked. Trained on feedback from simulated multi-week logs only (``reward.weekly_
 never the hidden truth. All normalisation is inside the model, so the exported graph
 (``reward.weekly_scoring``) takes raw inputs.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -75,8 +76,17 @@ class WeeklyRewardConfig:
     patience: int = 6
 
     def __post_init__(self) -> None:
-        for key in ("d_model", "num_heads", "num_layers", "ff_dim", "history_units", "history_heads", "batch_size",
-                    "max_epochs", "patience"):
+        for key in (
+            "d_model",
+            "num_heads",
+            "num_layers",
+            "ff_dim",
+            "history_units",
+            "history_heads",
+            "batch_size",
+            "max_epochs",
+            "patience",
+        ):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValidationError(f"weeks.reward_model.{key}", value, "a positive integer")
@@ -84,8 +94,12 @@ class WeeklyRewardConfig:
             if getattr(self, key) % heads:
                 raise ValidationError(f"weeks.reward_model.{key}", getattr(self, key), f"a multiple of {heads} heads")
         units = self.head_units
-        if isinstance(units, (str, bytes)) or not isinstance(units, (list, tuple)) or not units or any(
-                isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in units):
+        if (
+            isinstance(units, (str, bytes))
+            or not isinstance(units, (list, tuple))
+            or not units
+            or any(isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in units)
+        ):
             raise ValidationError("weeks.reward_model.head_units", units, "a non-empty list of positive integers")
         self.head_units = tuple(units)
         if not 0 <= self.dropout < 1:
@@ -141,15 +155,18 @@ def _weekly_classes():
             self.day_embedding = self.add_weight("day_embedding", [N_DAY_IDS, d], initializer="uniform")
             self.time_projection = layers.Dense(d)
             self.context_projection = layers.Dense(d)
-            self.blocks = [block_class(d, config.num_heads, config.ff_dim, 0.0, name=f"block_{i}")
-                           for i in range(config.num_layers)]
+            self.blocks = [
+                block_class(d, config.num_heads, config.ff_dim, 0.0, name=f"block_{i}")
+                for i in range(config.num_layers)
+            ]
             self.final_norm = layers.LayerNormalization(epsilon=1e-5)
             units = config.history_units
             self.week_in = layers.Dense(units, activation="gelu", name="week_in")
             self.week_out = layers.Dense(units, name="week_out")
             self.query = layers.Dense(units, name="history_query")
-            self.pool = layers.MultiHeadAttention(config.history_heads, units // config.history_heads,
-                                                  name="history_pool")
+            self.pool = layers.MultiHeadAttention(
+                config.history_heads, units // config.history_heads, name="history_pool"
+            )
             self.head = [layers.Dense(u, activation="gelu") for u in config.head_units]
             self.head_dropout = layers.Dropout(config.dropout)
             self.scores = layers.Dense(N_TARGETS, activation="sigmoid")
@@ -158,11 +175,18 @@ def _weekly_classes():
             xp = tf_namespace()
             tokens = tf.cast(inputs["tokens"], tf.float32)
             mask = tf.cast(inputs["mask"], tf.float32)
-            flat = self.preprocessing.flat_features(tf.cast(inputs["summary"], tf.float32),
-                                                    tf.cast(inputs["answers"], tf.float32),
-                                                    tf.cast(inputs["child_age"], tf.float32), xp)
-            table = tf.reshape(self.type_embedding[:, None, None] + self.subject_embedding[None, :, None]
-                               + self.day_embedding[None, None, :], [-1, self.config.d_model])
+            flat = self.preprocessing.flat_features(
+                tf.cast(inputs["summary"], tf.float32),
+                tf.cast(inputs["answers"], tf.float32),
+                tf.cast(inputs["child_age"], tf.float32),
+                xp,
+            )
+            table = tf.reshape(
+                self.type_embedding[:, None, None]
+                + self.subject_embedding[None, :, None]
+                + self.day_embedding[None, None, :],
+                [-1, self.config.d_model],
+            )
             ids = tf.cast(tf.round(tokens[..., :3]), tf.int32)
             x = tf.gather(table, (ids[..., 0] * N_SUBJECT_IDS + ids[..., 1]) * N_DAY_IDS + ids[..., 2])
             x = x + self.time_projection(self.preprocessing.standardise_times(tokens[..., 3:], xp))
@@ -172,7 +196,8 @@ def _weekly_classes():
                 x = block(x, tf.cast(keys[:, None, :], tf.bool), training=training)
             x = self.final_norm(x)
             pooled = tf.reduce_sum(x[:, 1:] * mask[..., None], axis=1) / tf.maximum(
-                tf.reduce_sum(mask, axis=1, keepdims=True), 1.0)
+                tf.reduce_sum(mask, axis=1, keepdims=True), 1.0
+            )
 
             # The lived weeks, each read against this week.
             unit = params_to_unit(tf.cast(inputs["params"], tf.float32), xp)
@@ -185,12 +210,14 @@ def _weekly_classes():
             difference = (unit[:, None, :] - history[..., :N_PARAMS]) * lived[..., None]
             weeks = self.week_out(self.week_in(tf.concat([history, difference, weeks_ago[..., None]], axis=-1)))
             query = self.query(tf.concat([flat, date, unit], axis=-1))[:, None, :]
-            attended = self.pool(query, weeks, attention_mask=tf.cast(lived[:, None, :], tf.bool),
-                                 training=training)[:, 0]
+            attended = self.pool(query, weeks, attention_mask=tf.cast(lived[:, None, :], tf.bool), training=training)[
+                :, 0
+            ]
             any_lived = tf.cast(count > 0, tf.float32)
             mean = tf.reduce_sum(weeks * lived[..., None], axis=1) / tf.maximum(count, 1.0)
-            h = tf.concat([x[:, 0], pooled, flat, date, unit, attended * any_lived, mean,
-                           count / WEEKS_AGO_CAP], axis=-1)
+            h = tf.concat(
+                [x[:, 0], pooled, flat, date, unit, attended * any_lived, mean, count / WEEKS_AGO_CAP], axis=-1
+            )
             for dense in self.head:
                 h = self.head_dropout(dense(h), training=training)
             return self.scores(h)
@@ -253,8 +280,9 @@ def train_weekly_model(
     preprocessing = Preprocessing.fit(train.inputs.week)
     model = build_weekly_model(config, preprocessing)
     steps = len(bucketed_batches(train.inputs.lengths, config.batch_size, np.random.default_rng(0)))
-    optimizer = tf.keras.optimizers.Adam(tf.keras.optimizers.schedules.CosineDecay(config.learning_rate,
-                                                                                   config.max_epochs * steps))
+    optimizer = tf.keras.optimizers.Adam(
+        tf.keras.optimizers.schedules.CosineDecay(config.learning_rate, config.max_epochs * steps)
+    )
     target_spec = tf.TensorSpec([None, N_TARGETS], tf.float32)
 
     @tf.function(input_signature=[weekly_tensor_specs(), target_spec, target_spec])
@@ -278,14 +306,23 @@ def train_weekly_model(
 
     model(train.inputs.take(np.arange(min(2, len(train)))).as_dict())  # create the weights before snapshots
     history = fit_with_early_stopping(
-        run_epoch, lambda: weighted_mse(predict_weekly(model, val.inputs), val.targets),
-        model.get_weights, model.set_weights, max_epochs=config.max_epochs, patience=config.patience,
+        run_epoch,
+        lambda: weighted_mse(predict_weekly(model, val.inputs), val.targets),
+        model.get_weights,
+        model.set_weights,
+        max_epochs=config.max_epochs,
+        patience=config.patience,
         on_epoch=on_epoch,
     )
     return TrainedWeeklyModel(model, config, preprocessing, history)
 
 
 __all__ = [
-    "TrainedWeeklyModel", "WEEKS_AGO_CAP", "WeeklyRewardConfig", "build_weekly_model", "predict_weekly",
-    "train_weekly_model", "weekly_tensor_specs",
+    "TrainedWeeklyModel",
+    "WEEKS_AGO_CAP",
+    "WeeklyRewardConfig",
+    "build_weekly_model",
+    "predict_weekly",
+    "train_weekly_model",
+    "weekly_tensor_specs",
 ]

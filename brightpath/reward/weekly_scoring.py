@@ -28,6 +28,7 @@ Outputs: ``satisfaction``, ``engagement``, ``effectiveness``, float32 ``[B]`` in
 feedback the family is expected to give on the week, read as the targets
 (``reward.targets``) read it.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -49,8 +50,17 @@ log = logging.getLogger(__name__)
 
 MODEL_KIND = "weekly_reward"
 """``kind`` in ``brightpath_model.json``, and the model's registry name."""
-INPUT_NAMES: tuple[str, ...] = ("tokens", "mask", "summary", "answers", "child_age", "params", "week_features",
-                                "history", "history_mask")
+INPUT_NAMES: tuple[str, ...] = (
+    "tokens",
+    "mask",
+    "summary",
+    "answers",
+    "child_age",
+    "params",
+    "week_features",
+    "history",
+    "history_mask",
+)
 SIGNATURE_DOC = (
     "serving_default(tokens f32[B,T,5], mask f32[B,T], summary f32[B,18], answers f32[B,25], child_age f32[B], "
     "params f32[B,7], week_features f32[B,8], history f32[B,H,46], history_mask f32[B,H]) "
@@ -59,7 +69,11 @@ SIGNATURE_DOC = (
 
 
 def export_weekly_reward_model(
-    model, preprocessing: Preprocessing, directory: str | os.PathLike, *, model_version: str,
+    model,
+    preprocessing: Preprocessing,
+    directory: str | os.PathLike,
+    *,
+    model_version: str,
     metadata: Mapping[str, Any] | None = None,
 ) -> Path:
     """Export a trained history-aware reward model (``reward.weekly_model``) as a SavedModel, atomically.
@@ -82,9 +96,17 @@ def export_weekly_reward_model(
 
     @tf.function(input_signature=[specs[name] for name in INPUT_NAMES])
     def serve(tokens, mask, summary, answers, child_age, params, week_features, history, history_mask):
-        inputs = {"tokens": tokens, "mask": mask, "summary": summary, "answers": answers, "child_age": child_age,
-                  "params": params, "week_features": week_features, "history": history,
-                  "history_mask": history_mask}
+        inputs = {
+            "tokens": tokens,
+            "mask": mask,
+            "summary": summary,
+            "answers": answers,
+            "child_age": child_age,
+            "params": params,
+            "week_features": week_features,
+            "history": history,
+            "history_mask": history_mask,
+        }
         scores = model(inputs, training=False)
         return {name: scores[:, j] for j, name in enumerate(TARGET_NAMES)}
 
@@ -94,8 +116,10 @@ def export_weekly_reward_model(
         "source": "weekly_attention",
         "model_version": model_version,
         "signature": SIGNATURE_DOC,
-        "inputs": {name: {"dtype": "float32", "shape": [None if d is None else int(d) for d in specs[name].shape]}
-                   for name in INPUT_NAMES},
+        "inputs": {
+            name: {"dtype": "float32", "shape": [None if d is None else int(d) for d in specs[name].shape]}
+            for name in INPUT_NAMES
+        },
         "outputs": list(TARGET_NAMES),
         "preprocessing": preprocessing.to_dict(),
         "model_config": dataclasses.asdict(model.config),
@@ -131,8 +155,11 @@ class WeeklyRewardScorer:
         if self.metadata.get("kind") != MODEL_KIND:
             raise ModelLoadError(self.model_dir, f"not a weekly reward model (kind={self.metadata.get('kind')!r})")
         try:
-            self.calibration = FeedbackCalibration.from_dict(self.metadata["target_calibration"]) \
-                if "target_calibration" in self.metadata else DEFAULT_CALIBRATION
+            self.calibration = (
+                FeedbackCalibration.from_dict(self.metadata["target_calibration"])
+                if "target_calibration" in self.metadata
+                else DEFAULT_CALIBRATION
+            )
         except ValidationError as exc:
             raise ModelLoadError(self.model_dir, f"brightpath_model.json: {exc}") from exc
         self._loaded = load_saved_model(self.model_dir)
@@ -158,9 +185,18 @@ class WeeklyRewardScorer:
     def score_weeks(self, request) -> dict[str, np.ndarray]:
         """The ``envs.weeks_env.WeekScorer`` protocol: scores of a ``WeekScoringRequest``'s weeks (one
         SavedModel call per chunk of ``chunk_size`` length-sorted weeks)."""
-        return self.score_inputs(weekly_inputs(
-            request.layouts, request.params, request.answers, request.child_age, request.grade_band,
-            request.week_features, request.history, request.history_mask))
+        return self.score_inputs(
+            weekly_inputs(
+                request.layouts,
+                request.params,
+                request.answers,
+                request.child_age,
+                request.grade_band,
+                request.week_features,
+                request.history,
+                request.history_mask,
+            )
+        )
 
 
 __all__ = ["INPUT_NAMES", "MODEL_KIND", "SIGNATURE_DOC", "WeeklyRewardScorer", "export_weekly_reward_model"]

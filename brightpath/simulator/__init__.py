@@ -23,6 +23,7 @@ separate, individually testable pieces:
 
 The public names of the submodules are re-exported here: ``from brightpath.simulator import X``.
 """
+
 from __future__ import annotations
 
 from brightpath.simulator.population import (

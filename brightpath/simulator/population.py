@@ -9,6 +9,7 @@ noisy, partly missing questionnaire answers the family would give.
 multi-week world (``simulator.weekly``): a documented share never answers at all. It is
 drawn separately, so ``sample_families`` and everything built on it are unchanged.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields

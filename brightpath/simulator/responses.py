@@ -4,6 +4,7 @@ Stars, Likert responses, a free-text comment, completion, adherence and
 adjustments, all noisy and with realistic non-response, generated from the hidden
 truth (``simulator.truth``) and the family's hidden traits.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,8 +16,11 @@ from brightpath.simulator.population import Families
 from brightpath.simulator.truth import COMPONENTS, ideal_block_minutes, true_components, true_scores
 
 _PRAISE = {
-    "block": ["the block lengths are just right", "lessons are the right length for {child}",
-              "blocks fit {child}'s focus"],
+    "block": [
+        "the block lengths are just right",
+        "lessons are the right length for {child}",
+        "blocks fit {child}'s focus",
+    ],
     "load": ["the amount of work each day feels right", "a good daily workload", "the day is nicely balanced"],
     "pauses": ["breaks come exactly when {child} needs them", "the rhythm of work and rest works well"],
     "break_length": ["breaks are a good length", "the breaks are well sized"],
@@ -50,8 +54,14 @@ _CHILDREN = ("my son", "my daughter", "our kid", "the kids", "my child")
 
 
 def _tone(satisfaction: float) -> str:
-    return "great" if satisfaction > 0.8 else "good" if satisfaction > 0.65 else "mixed" if satisfaction > 0.5 else (
-        "poor" if satisfaction > 0.35 else "awful"
+    return (
+        "great"
+        if satisfaction > 0.8
+        else "good"
+        if satisfaction > 0.65
+        else "mixed"
+        if satisfaction > 0.5
+        else ("poor" if satisfaction > 0.35 else "awful")
     )
 
 
@@ -126,8 +136,11 @@ def generate_feedback(families: Families, summaries: np.ndarray, rng: np.random.
     responds = rng.random(n) < families.responsiveness * (0.75 + 0.5 * np.abs(sat - 0.5))
     stars = np.where(responds, _on_likert_scale(perceived), np.nan)
     out: dict[str, np.ndarray] = {"stars": stars}
-    for name, score in (("satisfaction", sat), ("engagement", truth["engagement"]),
-                        ("effectiveness", truth["effectiveness"])):
+    for name, score in (
+        ("satisfaction", sat),
+        ("engagement", truth["engagement"]),
+        ("effectiveness", truth["effectiveness"]),
+    ):
         out[f"likert_{name}"] = np.where(responds & (rng.random(n) > 0.15), likert(score), np.nan)
     names = list(COMPONENTS)
     stacked = np.stack([components[k] for k in names], axis=1)
@@ -144,8 +157,10 @@ def generate_feedback(families: Families, summaries: np.ndarray, rng: np.random.
     out["adherence"] = np.where(uses_app, np.clip(0.25 + 0.7 * sat + rng.normal(0.0, 0.07, n), 0.0, 1.0), np.nan)
     out["n_adjustments"] = rng.poisson(6.0 * (1.0 - sat) ** 1.5)
     out["adjustment_kind"] = np.array(
-        ["none" if out["n_adjustments"][i] == 0 else _adjustment(names[worst[i]], families, summaries, i)
-         for i in range(n)],
+        [
+            "none" if out["n_adjustments"][i] == 0 else _adjustment(names[worst[i]], families, summaries, i)
+            for i in range(n)
+        ],
         dtype=object,
     )
     return out

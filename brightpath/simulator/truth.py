@@ -53,6 +53,7 @@ spring afternoons                 in May and June the day should end 30 min earl
 The truth of a week is a function of (family, week date, schedule) only: no effect
 carries over from one week to the next, so the per-week oracle is well defined.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,7 +66,16 @@ from brightpath.simulator.population import Families
 from brightpath.temporal import WeekContext
 
 COMPONENTS: tuple[str, ...] = (
-    "block", "load", "pauses", "break_length", "start", "steadiness", "switching", "regularity", "end", "coverage",
+    "block",
+    "load",
+    "pauses",
+    "break_length",
+    "start",
+    "steadiness",
+    "switching",
+    "regularity",
+    "end",
+    "coverage",
 )
 _ENGAGEMENT = ("block", "pauses", "break_length", "switching", "end")
 _EFFECTIVENESS = ("coverage", "load", "block", "regularity")
@@ -135,9 +145,14 @@ def _log_bell(x, ideal, sd_below, sd_above):
 
 
 IDEAL_FEATURES: dict[str, str] = {
-    "block": "block_minutes", "load": "learning_minutes_per_day", "pauses": "minutes_between_pauses",
-    "break_length": "break_minutes", "start": "start_hour_mean", "switching": "switch_rate",
-    "regularity": "regularity", "end": "end_hour_mean",
+    "block": "block_minutes",
+    "load": "learning_minutes_per_day",
+    "pauses": "minutes_between_pauses",
+    "break_length": "break_minutes",
+    "start": "start_hour_mean",
+    "switching": "switch_rate",
+    "regularity": "regularity",
+    "end": "end_hour_mean",
 }
 """The summary feature (``schedule.SUMMARY_FEATURES``) each ideal of ``ideals`` is compared with."""
 
@@ -160,7 +175,10 @@ def ideals(families: Families, context: WeekContext | None = None) -> dict[str, 
         "load": daily_learning_minutes(age) * (0.85 + 0.3 * priority) * effects.load_factor,
         "pauses": attention * (1.8 - 0.6 * rotation),
         "break_length": 15.0 - 0.4 * (age - MIN_AGE),
-        "start": 7.5 + 2.0 * (1.0 - time_mgmt) + families.chronotype_hours + 0.5 * (age >= 13)
+        "start": 7.5
+        + 2.0 * (1.0 - time_mgmt)
+        + families.chronotype_hours
+        + 0.5 * (age >= 13)
         + effects.start_delay_hours,
         "switching": 0.2 + 0.7 * rotation,
         "regularity": np.clip(0.15 + 0.8 * (1.0 - flex) + 0.1 * (age < 8) + 0.1 * (long_term - 0.5), 0.0, 1.0),
@@ -223,9 +241,7 @@ def _geometric_mean(components: dict[str, np.ndarray], weights: dict[str, np.nda
     return np.clip((np.exp(log_sum / total) - 0.02) / 0.98, 0.0, 1.0)
 
 
-def true_scores(
-    families: Families, summaries: np.ndarray, context: WeekContext | None = None
-) -> dict[str, np.ndarray]:
+def true_scores(families: Families, summaries: np.ndarray, context: WeekContext | None = None) -> dict[str, np.ndarray]:
     """Hidden ``satisfaction``, ``engagement`` and ``effectiveness`` in [0, 1].
 
     Args:

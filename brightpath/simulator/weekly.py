@@ -38,6 +38,7 @@ adjustments            recorded in weeks the family used the app: the count is P
 Nothing here couples weeks except survey fatigue, which acts on response rates only:
 the truth of a week depends on (family, week date, schedule) alone.
 """
+
 from __future__ import annotations
 
 import functools
@@ -95,7 +96,12 @@ start than ideal → ``move_start_earlier``; more switching → ``group_subjects
 days → ``vary_days``. Steadiness, the end of the day and coverage hurt in one direction only."""
 ADJUSTABLE_COMPONENTS: tuple[str, ...] = tuple(ADJUSTMENT_DIRECTIONS)
 DIRECTION_NOISE: dict[str, float] = {
-    "block": 0.08, "load": 0.08, "pauses": 0.10, "start": 0.25, "switching": 0.08, "regularity": 0.08,
+    "block": 0.08,
+    "load": 0.08,
+    "pauses": 0.10,
+    "start": 0.25,
+    "switching": 0.08,
+    "regularity": 0.08,
 }
 """sd of the family's perception of its gap to the ideal: log-ratio units for block, load and
 pauses (0.08 ≈ 8 %), hours for the start, shares for switching and regularity."""
@@ -114,8 +120,10 @@ _KIND_INDEX = {kind: i for i, kind in enumerate(ADJUSTMENT_KINDS)}
 
 
 def _encode(tone, opener, main, main_variant, second, second_variant):
-    return (((((tone * _N_OPENERS + opener) * len(COMPONENTS) + main) * _N_VARIANTS + main_variant)
-             * (len(COMPONENTS) + 1) + second) * _N_VARIANTS + second_variant)
+    return (
+        (((tone * _N_OPENERS + opener) * len(COMPONENTS) + main) * _N_VARIANTS + main_variant) * (len(COMPONENTS) + 1)
+        + second
+    ) * _N_VARIANTS + second_variant
 
 
 def _decode(code: int) -> tuple[int, int, int, int, int, int]:
@@ -134,8 +142,10 @@ def comment_text(code: int, child_phrase: int) -> str:
     good = tone <= 1
     first_bank, second_bank = (_PRAISE, _COMPLAINT) if good else (_COMPLAINT, _PRAISE)
     sentence = first_bank[COMPONENTS[main]][main_variant].format(child=child)
-    parts = [_OPENERS[TONES[tone]][opener],
-             sentence[0].upper() + sentence[1:] + ("!" if TONES[tone] == "awful" else ".")]
+    parts = [
+        _OPENERS[TONES[tone]][opener],
+        sentence[0].upper() + sentence[1:] + ("!" if TONES[tone] == "awful" else "."),
+    ]
     if second != _NO_SECOND:
         other = second_bank[COMPONENTS[second]][second_variant].format(child=child)
         parts.append(f"Only thing: {other}." if good else f"At least {other}.")
@@ -151,8 +161,11 @@ def writable_comment_codes() -> np.ndarray:
             for main in range(len(COMPONENTS)):
                 for main_variant in range(first[main]):
                     codes.append(_encode(tone, opener, main, main_variant, _NO_SECOND, 0))
-                    codes.extend(_encode(tone, opener, main, main_variant, other, variant)
-                                 for other in range(len(COMPONENTS)) for variant in range(second[other]))
+                    codes.extend(
+                        _encode(tone, opener, main, main_variant, other, variant)
+                        for other in range(len(COMPONENTS))
+                        for variant in range(second[other])
+                    )
     return np.array(codes, dtype=np.int64)
 
 
@@ -224,15 +237,20 @@ class WeekFeedback:
 
     def comments(self) -> np.ndarray:
         """object ``[n]``: each comment's text, None without one."""
-        return np.array([comment_text(c, p) if c >= 0 else None
-                         for c, p in zip(self.comment_code.tolist(), self.child_phrase.tolist())], dtype=object)
+        return np.array(
+            [
+                comment_text(c, p) if c >= 0 else None
+                for c, p in zip(self.comment_code.tolist(), self.child_phrase.tolist())
+            ],
+            dtype=object,
+        )
 
     def columns(self) -> dict[str, np.ndarray]:
         """The feedback as ``feedback.FEEDBACK_COLUMNS`` columns (the one-shot format; kind None when unrecorded)."""
-        kinds = np.array([ADJUSTMENT_KINDS[k] if k >= 0 else None for k in self.adjustment_kind.tolist()],
-                         dtype=object)
-        out: dict[str, Any] = {name: getattr(self, name) for name in FEEDBACK_COLUMNS
-                               if name not in ("comment", "adjustment_kind")}
+        kinds = np.array([ADJUSTMENT_KINDS[k] if k >= 0 else None for k in self.adjustment_kind.tolist()], dtype=object)
+        out: dict[str, Any] = {
+            name: getattr(self, name) for name in FEEDBACK_COLUMNS if name not in ("comment", "adjustment_kind")
+        }
         out["comment"] = self.comments()
         out["adjustment_kind"] = kinds
         return {name: out[name] for name in FEEDBACK_COLUMNS}
@@ -262,7 +280,10 @@ def _gaps(summaries: np.ndarray, ideal: dict[str, np.ndarray], rng: np.random.Ge
 
 
 def _adjustment_kinds(
-    families: Families, summaries: np.ndarray, components: dict[str, np.ndarray], ideal: dict[str, np.ndarray],
+    families: Families,
+    summaries: np.ndarray,
+    components: dict[str, np.ndarray],
+    ideal: dict[str, np.ndarray],
     rng: np.random.Generator,
 ) -> np.ndarray:
     """int64 ``[n]`` the kind (``ADJUSTMENT_KINDS`` index) of each week's main adjustment."""
@@ -292,9 +313,7 @@ def _topic(rng: np.random.Generator, on_topic: np.ndarray) -> np.ndarray:
     return np.where(rng.random(n) < COMMENT_ON_TOPIC, on_topic, other)
 
 
-def _comment_codes(
-    rng: np.random.Generator, perceived: np.ndarray, best: np.ndarray, worst: np.ndarray
-) -> np.ndarray:
+def _comment_codes(rng: np.random.Generator, perceived: np.ndarray, best: np.ndarray, worst: np.ndarray) -> np.ndarray:
     n = len(perceived)
     tone = sum((perceived <= floor).astype(np.int64) for floor in _TONE_FLOORS)
     good = tone <= 1

@@ -1,4 +1,5 @@
 """``python -m experiments.benchmarks [name ...] [--quick] [--no-mlflow]``: run benchmarks, save and log results."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, for smoke-testing the benchmark itself")
     parser.add_argument("--out", default=os.path.join(os.environ.get("BRIGHTPATH_HOME", "."), "reports", "benchmarks"))
     parser.add_argument("--no-mlflow", action="store_true", help="write the JSON files only")
-    parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"),
-                        help="MLflow store for the results (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
+    parser.add_argument(
+        "--tracking-uri",
+        default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"),
+        help="MLflow store for the results (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)",
+    )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.names) - set(available()))
     if unknown:
@@ -40,9 +44,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benchmark {name} …", flush=True)
         metrics = {k: float(v) for k, v in module.run(quick=args.quick).items()}
         record = {
-            "benchmark": name, "quick": args.quick, "metrics": metrics,
+            "benchmark": name,
+            "quick": args.quick,
+            "metrics": metrics,
             "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0]},
-            "git": git, "timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "git": git,
+            "timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         }
         path = out / f"{name}{'_quick' if args.quick else ''}.json"
         path.write_text(json.dumps(record, indent=2, sort_keys=True))

@@ -24,6 +24,7 @@ writers set out to log minus what the store holds), ``errors`` (exceptions the w
 store cannot even be opened afterwards), ``seconds`` (release to last writer done) and
 ``metric_values_per_s`` (stored values per second). The distinct error messages are printed.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -91,12 +92,17 @@ class Outcome:
 def run(quick: bool = False) -> dict[str, float]:
     """Measure ``QUICK`` or ``FULL`` against the three targets; print each target's distinct errors."""
     workload = QUICK if quick else FULL
-    results: dict[str, float] = {"writers": float(workload.writers), "runs_per_writer": float(workload.runs_per_writer),
-                                 "metric_values_per_run": float(workload.steps * workload.metrics)}
+    results: dict[str, float] = {
+        "writers": float(workload.writers),
+        "runs_per_writer": float(workload.runs_per_writer),
+        "metric_values_per_run": float(workload.steps * workload.metrics),
+    }
     with tempfile.TemporaryDirectory(prefix="bench-writers-") as tmp:
         root = Path(tmp)
-        targets = {"sqlite": sqlite_store(root / "sqlite", create_schema=True),
-                   "sqlite_fresh": sqlite_store(root / "sqlite_fresh", create_schema=False)}
+        targets = {
+            "sqlite": sqlite_store(root / "sqlite", create_schema=True),
+            "sqlite_fresh": sqlite_store(root / "sqlite_fresh", create_schema=False),
+        }
         with mlflow_server(root / "services") as server_uri:
             targets = {"server": server_uri, **targets}
             for name, uri in targets.items():
@@ -144,8 +150,11 @@ def measure(tracking_uri: str, workload: Workload, work_dir: Path) -> Outcome:
     work_dir.mkdir(parents=True, exist_ok=True)
     artifact_location = None if tracking_uri.startswith("http") else str(work_dir / "artifacts")
     writers = [
-        context.Process(target=_writer, args=(tracking_uri, artifact_location, index, workload, ready, go, reports),
-                        name=f"mlflow-writer-{index}")
+        context.Process(
+            target=_writer,
+            args=(tracking_uri, artifact_location, index, workload, ready, go, reports),
+            name=f"mlflow-writer-{index}",
+        )
         for index in range(workload.writers)
     ]
     for process in writers:
@@ -154,8 +163,9 @@ def measure(tracking_uri: str, workload: Workload, work_dir: Path) -> Outcome:
         _collect(ready, writers, START_TIMEOUT_S, f"{tracking_uri}: starting the writers")
         started = time.perf_counter()
         go.set()
-        errors = [line for lines in _collect(reports, writers, WRITER_TIMEOUT_S, f"{tracking_uri}: writing")
-                  for line in lines]
+        errors = [
+            line for lines in _collect(reports, writers, WRITER_TIMEOUT_S, f"{tracking_uri}: writing") for line in lines
+        ]
         seconds = time.perf_counter() - started
     finally:
         for process in writers:
@@ -170,12 +180,21 @@ def writer_config(tracking_uri: str, artifact_location: str | None, index: int, 
     """The config one benchmark run logs: the ``logger`` section jobs use plus ``workload.params`` values."""
     from omegaconf import OmegaConf
 
-    cfg = OmegaConf.create({
-        "task": "bench-writer", "seed": index, "run_name": f"writer{index}-run{run}", "resume": False,
-        "logger": {"enabled": True, "tracking_uri": tracking_uri, "experiment_name": EXPERIMENT,
-                   "artifact_location": artifact_location},
-        "bench": {f"param_{i}": i for i in range(workload.params)},
-    })
+    cfg = OmegaConf.create(
+        {
+            "task": "bench-writer",
+            "seed": index,
+            "run_name": f"writer{index}-run{run}",
+            "resume": False,
+            "logger": {
+                "enabled": True,
+                "tracking_uri": tracking_uri,
+                "experiment_name": EXPERIMENT,
+                "artifact_location": artifact_location,
+            },
+            "bench": {f"param_{i}": i for i in range(workload.params)},
+        }
+    )
     OmegaConf.set_struct(cfg, True)
     return cfg
 
@@ -192,13 +211,15 @@ def _collect(source, writers: list, timeout_s: float, what: str) -> list:
             if dead:
                 raise RuntimeError(f"{what}: writer process(es) {dead} died; see their output above") from None
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{what}: {len(writers) - len(items)} writer(s) silent after {timeout_s:.0f} s") \
-                    from None
+                raise RuntimeError(
+                    f"{what}: {len(writers) - len(items)} writer(s) silent after {timeout_s:.0f} s"
+                ) from None
     return items
 
 
-def _writer(tracking_uri: str, artifact_location: str | None, index: int, workload: Workload,
-            ready, go, reports) -> None:
+def _writer(
+    tracking_uri: str, artifact_location: str | None, index: int, workload: Workload, ready, go, reports
+) -> None:
     """One writer process: ``workload.runs_per_writer`` runs; puts its error lines on ``reports``."""
     import mlflow  # noqa: F401  (imported before the release, so all writers start writing together)
 
@@ -211,8 +232,9 @@ def _writer(tracking_uri: str, artifact_location: str | None, index: int, worklo
         try:
             with tracking.start_run(writer_config(tracking_uri, artifact_location, index, run, workload)) as tracker:
                 for step in range(workload.steps):
-                    tracker.log_metrics({f"bench/metric_{k}": step * k + index for k in range(workload.metrics)},
-                                        step=step)
+                    tracker.log_metrics(
+                        {f"bench/metric_{k}": step * k + index for k in range(workload.metrics)}, step=step
+                    )
                 tracker.log_dict({"writer": index, "run": run}, ARTIFACT)
         except Exception as err:  # noqa: BLE001  (counted, not raised: what a job would lose)
             errors.append(_error_line(err))
@@ -241,16 +263,28 @@ def _read_back(tracking_uri: str, workload: Workload, seconds: float, errors: li
             params = len(run.data.params) if run else 0
             values = sum(len(client.get_metric_history(run.info.run_id, name)) for name in metric_names) if run else 0
             artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "bench")} if run else set()
-            complete = (run is not None and run.info.status == "FINISHED" and params == expected_params
-                        and values == workload.steps * workload.metrics and ARTIFACT in artifacts)
+            complete = (
+                run is not None
+                and run.info.status == "FINISHED"
+                and params == expected_params
+                and values == workload.steps * workload.metrics
+                and ARTIFACT in artifacts
+            )
             runs_lost += not complete
             params_lost += expected_params - params
             values_lost += workload.steps * workload.metrics - values
             artifacts_lost += ARTIFACT not in artifacts
             values_stored += values
-    return Outcome(runs_lost=runs_lost, params_lost=params_lost, metric_values_lost=values_lost,
-                   artifacts_lost=artifacts_lost, seconds=seconds, metric_values_stored=values_stored,
-                   store_readable=client is not None, errors=errors)
+    return Outcome(
+        runs_lost=runs_lost,
+        params_lost=params_lost,
+        metric_values_lost=values_lost,
+        artifacts_lost=artifacts_lost,
+        seconds=seconds,
+        metric_values_stored=values_stored,
+        store_readable=client is not None,
+        errors=errors,
+    )
 
 
 def _error_line(err: BaseException) -> str:

@@ -3,6 +3,7 @@
 The foundation issue's bar: the expert's mean true satisfaction is at most 90 % of
 the per-family optimum (the oracle), so a learned generator has room to win.
 """
+
 from __future__ import annotations
 
 import time
@@ -19,10 +20,12 @@ def run(quick: bool = False) -> dict[str, float]:
     n = 100 if quick else 1_000
     rng = np.random.default_rng(2026)
     families = sample_families(n, rng)
-    expert = true_scores(families, summarize_params(expert_params(families.answers, families.child_age),
-                                                    families.grade_band))["satisfaction"]
-    random = true_scores(families, summarize_params(unit_to_params(rng.uniform(-1, 1, (n, N_PARAMS))),
-                                                    families.grade_band))["satisfaction"]
+    expert = true_scores(
+        families, summarize_params(expert_params(families.answers, families.child_age), families.grade_band)
+    )["satisfaction"]
+    random = true_scores(
+        families, summarize_params(unit_to_params(rng.uniform(-1, 1, (n, N_PARAMS))), families.grade_band)
+    )["satisfaction"]
     started = time.perf_counter()
     oracle = oracle_search(families, rng)
     seconds = time.perf_counter() - started

@@ -19,6 +19,7 @@ episode is reported on its own).
 * ``weeks/tf_env_family_weeks_per_s``: the model-source path through the TF-Agents adapter
   (``agents.adapter.GymnasiumPyEnvironment`` + ``TFPyEnvironment``), as a PPO loop drives it.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -110,7 +111,8 @@ def _tf_environment(num_envs: int, episodes: int, **env_kwargs) -> float:
     from envs.weeks_batch import ScheduleWeeksVectorEnv
 
     tf_env = tf_py_environment.TFPyEnvironment(
-        GymnasiumPyEnvironment(ScheduleWeeksVectorEnv(num_envs, weeks=WEEKS, **env_kwargs), seed=0))
+        GymnasiumPyEnvironment(ScheduleWeeksVectorEnv(num_envs, weeks=WEEKS, **env_kwargs), seed=0)
+    )
     rng = np.random.default_rng(0)
 
     def run_episodes():

@@ -14,6 +14,7 @@ timing the fastest of ``weeks_env_steps.REPEATS`` after a warm-up episode (``wee
 * ``weeks_model/oracle_family_weeks_per_s``: the same episodes with the hidden truth as reward (no model),
   for reference.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -59,9 +60,13 @@ def run(quick: bool = False) -> dict[str, float]:
             suffix = "" if num_envs == sizes[0] else f"_{num_envs}"
             _, model, share = _episodes(num_envs, episodes, reward_model=scorer)
             _, oracle, _ = _episodes(num_envs, episodes, reward_source="oracle")
-            metrics.update({f"weeks_model/family_weeks_per_s{suffix}": model,
-                            f"weeks_model/reward_model_time_share{suffix}": share,
-                            f"weeks_model/oracle_family_weeks_per_s{suffix}": oracle,
-                            f"weeks_model/num_envs{suffix}": float(num_envs)})
+            metrics.update(
+                {
+                    f"weeks_model/family_weeks_per_s{suffix}": model,
+                    f"weeks_model/reward_model_time_share{suffix}": share,
+                    f"weeks_model/oracle_family_weeks_per_s{suffix}": oracle,
+                    f"weeks_model/num_envs{suffix}": float(num_envs),
+                }
+            )
     metrics["weeks_model/used_exported_model"] = exported
     return metrics

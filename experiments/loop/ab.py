@@ -18,6 +18,7 @@ and answers in the store; then the gate reads the store alone:
 
 ``brightpath.gate.evaluate_gate`` (independent arms: Welch's test) turns these into the verdict.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -64,8 +65,11 @@ def arm_rates(served: pd.DataFrame) -> dict[str, ArmRates]:
     for arm in ARMS:
         mine = (served["arm"] == arm).to_numpy()
         n = int(mine.sum())
-        rates[arm] = ArmRates(float(invalid[mine].mean()) if n else 0.0,
-                              float((served["source"][mine] == "fallback").mean()) if n else 0.0, n)
+        rates[arm] = ArmRates(
+            float(invalid[mine].mean()) if n else 0.0,
+            float((served["source"][mine] == "fallback").mean()) if n else 0.0,
+            n,
+        )
     return rates
 
 
@@ -87,8 +91,15 @@ def family_scores(feedback: pd.DataFrame, calibration, *, scorer=None) -> np.nda
     return np.clip(blended, 0.0, 1.0)
 
 
-def judge(served: pd.DataFrame, feedback: pd.DataFrame, *, calibration, config: GateConfig,
-          names: tuple[str, str], scorer=None) -> GateVerdict:
+def judge(
+    served: pd.DataFrame,
+    feedback: pd.DataFrame,
+    *,
+    calibration,
+    config: GateConfig,
+    names: tuple[str, str],
+    scorer=None,
+) -> GateVerdict:
     """The gate's verdict on one A/B cohort from the store's rows (module docstring).
 
     Args:
@@ -105,9 +116,17 @@ def judge(served: pd.DataFrame, feedback: pd.DataFrame, *, calibration, config: 
         per_arm[arm] = scores.reindex(rows["schedule_id"]).to_numpy(np.float64)
         labels[arm] = family_segments(rows[list(ITEM_KEYS)].to_numpy(np.float32), rows["child_age"].to_numpy())
     rates = arm_rates(served)
-    return evaluate_gate(per_arm["champion"], per_arm["challenger"], champion_rates=rates["champion"],
-                         challenger_rates=rates["challenger"], segments=labels["champion"],
-                         challenger_segments=labels["challenger"], paired=False, config=config, names=names)
+    return evaluate_gate(
+        per_arm["champion"],
+        per_arm["challenger"],
+        champion_rates=rates["champion"],
+        challenger_rates=rates["challenger"],
+        segments=labels["champion"],
+        challenger_segments=labels["challenger"],
+        paired=False,
+        config=config,
+        names=names,
+    )
 
 
 __all__ = ["ARMS", "arm_rates", "assign_arms", "family_scores", "invalid_weeks", "judge"]

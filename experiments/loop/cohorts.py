@@ -15,6 +15,7 @@ after an uninterrupted run:
 Cohort labels (``served_schedules.cohort``): ``<run>/r<round>/<kind>``, kind ``logged``,
 ``serve`` (new and returning families) or ``ab`` (the gate's A/B test).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -117,8 +118,12 @@ class ExploringGenerator:
         family = parse_user_data(user_data_, reference_date=reference_date)
         params = self.generator.predict_params(family.answers[None, :], np.array([family.child_age]))
         unit = params_to_unit(np.asarray(params, np.float64)) + self.rng.normal(0.0, self.sd, params.shape)
-        return schedule_for(family, ScheduleParams.from_vector(unit_to_params(unit)[0]),
-                            source=self.generator.source, model_version=self.generator.model_version)
+        return schedule_for(
+            family,
+            ScheduleParams.from_vector(unit_to_params(unit)[0]),
+            source=self.generator.source,
+            model_version=self.generator.model_version,
+        )
 
 
 def import_logged(store: Store, world: World, data_root, data_version: str) -> int:
@@ -142,19 +147,37 @@ def import_logged(store: Store, world: World, data_root, data_version: str) -> i
         for i in range(start, min(start + IMPORT_CHUNK, len(frame))):
             key = world.key("d", int(frame["family_id"].iat[i]))
             family = parse_user_data(user_data(answers[i], int(frame["age"].iat[i])))
-            week = schedule_for(family, ScheduleParams.from_vector(params[i]), source="logged",
-                                model_version=model_version)
+            week = schedule_for(
+                family, ScheduleParams.from_vector(params[i]), source="logged", model_version=model_version
+            )
             schedule_id = stable_id(world.namespace, 0, "logged", key, int(frame["schedule_id"].iat[i]))
-            schedules.append(schedule_record(week, schedule_id=schedule_id, family_key=key,
-                                             week_start=week_of_round(0), cohort=cohort,
-                                             request_id=f"logged-{i}", created_at=_served_at(0, i)))
-            feedback.append({"id": stable_id(world.namespace, "feedback", schedule_id), "schedule_id": schedule_id,
-                             "received_at": _answered_at(0, i),
-                             **{name: frame[name].iat[i] for name in FEEDBACK_COLUMNS}})
+            schedules.append(
+                schedule_record(
+                    week,
+                    schedule_id=schedule_id,
+                    family_key=key,
+                    week_start=week_of_round(0),
+                    cohort=cohort,
+                    request_id=f"logged-{i}",
+                    created_at=_served_at(0, i),
+                )
+            )
+            feedback.append(
+                {
+                    "id": stable_id(world.namespace, "feedback", schedule_id),
+                    "schedule_id": schedule_id,
+                    "received_at": _answered_at(0, i),
+                    **{name: frame[name].iat[i] for name in FEEDBACK_COLUMNS},
+                }
+            )
         added, _ = store.record_round(schedules, feedback)
         inserted += added
-    log.info("round 0: %d logged weeks of %d families in the store (%d new)", len(frame),
-             frame["family_id"].nunique(), inserted)
+    log.info(
+        "round 0: %d logged weeks of %d families in the store (%d new)",
+        len(frame),
+        frame["family_id"].nunique(),
+        inserted,
+    )
     return inserted
 
 
@@ -198,17 +221,31 @@ def serve_cohort(
         arm = None if arms is None else arms[i]
         model, version = (generator, generator_version) if arm is None else generator[arm]
         if exploring[i]:
-            model, arm = ExploringGenerator(model, sd, np.random.default_rng([seed, EXPLORE_STREAM, round_, i])), \
-                EXPLORE_ARM
+            model, arm = (
+                ExploringGenerator(model, sd, np.random.default_rng([seed, EXPLORE_STREAM, round_, i])),
+                EXPLORE_ARM,
+            )
         started = time.perf_counter()
-        week = serve_week(model, user_data(families.answers[i], int(families.age[i])), generator_version=version,
-                          request_id=f"{cohort}/{i}", family_key=key, week_start=week_of_round(round_),
-                          schedule_id=schedule_id, arm=arm, cohort=cohort, created_at=_served_at(round_, i, kind))
-        store.add_served_schedule(week.record, week.audit(latency_ms=1000.0 * (time.perf_counter() - started),
-                                                          time=_served_at(round_, i, kind)))
+        week = serve_week(
+            model,
+            user_data(families.answers[i], int(families.age[i])),
+            generator_version=version,
+            request_id=f"{cohort}/{i}",
+            family_key=key,
+            week_start=week_of_round(round_),
+            schedule_id=schedule_id,
+            arm=arm,
+            cohort=cohort,
+            created_at=_served_at(round_, i, kind),
+        )
+        store.add_served_schedule(
+            week.record,
+            week.audit(latency_ms=1000.0 * (time.perf_counter() - started), time=_served_at(round_, i, kind)),
+        )
         served += 1
-    log.info("round %d: served %d weeks to %s (%d were served before a restart)", round_, served, cohort,
-             len(keys) - served)
+    log.info(
+        "round %d: served %d weeks to %s (%d were served before a restart)", round_, served, cohort, len(keys) - served
+    )
     return store.served_frame(cohort=cohort)
 
 
@@ -225,15 +262,26 @@ def collect_feedback(store: Store, world: World, served: pd.DataFrame, *, round_
     for i, schedule_id in enumerate(served["schedule_id"]):
         if schedule_id in have:
             continue
-        _, created = store.add_feedback(schedule_id, _feedback_values(answers, i),
-                                        feedback_id=stable_id(world.namespace, "feedback", schedule_id),
-                                        received_at=_answered_at(round_, i, kind))
+        _, created = store.add_feedback(
+            schedule_id,
+            _feedback_values(answers, i),
+            feedback_id=stable_id(world.namespace, "feedback", schedule_id),
+            received_at=_answered_at(round_, i, kind),
+        )
         added += int(created)
     log.info("round %d: %d feedback rows on %s", round_, added, cohort)
     return added
 
 
 __all__ = [
-    "EXPLORE_ARM", "EXPLORE_STREAM", "ExploringGenerator", "LOOP_START", "cohort_label", "collect_feedback",
-    "import_logged", "serve_cohort", "user_data", "week_of_round",
+    "EXPLORE_ARM",
+    "EXPLORE_STREAM",
+    "ExploringGenerator",
+    "LOOP_START",
+    "cohort_label",
+    "collect_feedback",
+    "import_logged",
+    "serve_cohort",
+    "user_data",
+    "week_of_round",
 ]

@@ -5,6 +5,7 @@ TensorFlow-free (``experiments.schemas`` registers it). The gate's thresholds ar
 (one source each); the PPO budget of a round is the ``agent`` group's ``num_iterations`` unless
 ``ppo_iterations`` says otherwise.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -152,8 +153,9 @@ class LoopConfig:
         if self.ppo_iterations is not None:
             _count(self, "loop.ppo_iterations", 1)
         if self.reward_calibration not in CALIBRATION_METHODS:
-            raise ValidationError("loop.reward_calibration", self.reward_calibration,
-                                  f"one of {', '.join(CALIBRATION_METHODS)}")
+            raise ValidationError(
+                "loop.reward_calibration", self.reward_calibration, f"one of {', '.join(CALIBRATION_METHODS)}"
+            )
         if self.gate_score not in GATE_SCORES:
             raise ValidationError("loop.gate_score", self.gate_score, f"one of {', '.join(GATE_SCORES)}")
         if any(isinstance(r, bool) or not isinstance(r, int) or r < 1 for r in self.corrupt_reward_rounds):

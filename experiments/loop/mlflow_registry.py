@@ -13,6 +13,7 @@ challenger stays registered, tagged ``gate_decision=reject``.
 Registration is idempotent: a version tagged with the round's ``LOOP_KEY_TAG`` is found and
 reused, so a resumed round registers nothing twice.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -64,27 +65,37 @@ def log_model(tracking_uri: str, run_id: str, kind: str, model_dir: Path, *, nam
         # Advice for models without a signature or an input example (this one has its signature; an example
         # would make MLflow load TensorFlow to run it) and for type hints (the signature says the types).
         warnings.filterwarnings("ignore", message=r".*(input example|type hints|input_example)", category=UserWarning)
-        return Model.log(artifact_path=None, name=name, flavor=mlflow.pyfunc, run_id=run_id,
-                         python_model=str(Path(__file__).with_name(PYFUNC_FILES[kind])),
-                         artifacts={"saved_model": str(model_dir)}, pip_requirements=PIP_REQUIREMENTS,
-                         signature=_signature(kind))
+        return Model.log(
+            artifact_path=None,
+            name=name,
+            flavor=mlflow.pyfunc,
+            run_id=run_id,
+            python_model=str(Path(__file__).with_name(PYFUNC_FILES[kind])),
+            artifacts={"saved_model": str(model_dir)},
+            pip_requirements=PIP_REQUIREMENTS,
+            signature=_signature(kind),
+        )
 
 
-def log_store_input(client, run_id: str, frame: pd.DataFrame, *, name: str, store_url: str, table: str,
-                    context: str = "training") -> None:
+def log_store_input(
+    client, run_id: str, frame: pd.DataFrame, *, name: str, store_url: str, table: str, context: str = "training"
+) -> None:
     """Record a store table read by the run as its dataset input (name, digest, schema, profile, source)."""
     import mlflow.data
     from mlflow.data.code_dataset_source import CodeDatasetSource
     from mlflow.entities import DatasetInput, InputTag
 
-    plain = frame.drop(columns=[c for c in frame.columns if frame[c].dtype == object and c != "family_key"],
-                       errors="ignore")
+    plain = frame.drop(
+        columns=[c for c in frame.columns if frame[c].dtype == object and c != "family_key"], errors="ignore"
+    )
     # Integer columns as floats: what a later row with a missing value would need (MLflow warns otherwise).
     plain = plain.astype({c: "float64" for c in plain.columns if pd.api.types.is_integer_dtype(plain[c].dtype)})
-    dataset = mlflow.data.from_pandas(plain, name=name,
-                                      source=CodeDatasetSource(tags={"store": store_url, "table": table}))
-    client.log_inputs(run_id, datasets=[DatasetInput(dataset._to_mlflow_entity(),
-                                                     [InputTag("mlflow.data.context", context)])])
+    dataset = mlflow.data.from_pandas(
+        plain, name=name, source=CodeDatasetSource(tags={"store": store_url, "table": table})
+    )
+    client.log_inputs(
+        run_id, datasets=[DatasetInput(dataset._to_mlflow_entity(), [InputTag("mlflow.data.context", context)])]
+    )
 
 
 def find_version(client, name: str, loop_key: str):
@@ -107,9 +118,13 @@ def register(client, name: str, model_info, *, run_id: str, loop_key: str, tags:
         return existing
     with contextlib.suppress(MlflowException):  # it exists
         client.create_registered_model(name, description="BrightPath continuous loop (experiments.loop)")
-    version = client.create_model_version(name, source=model_info.model_uri, run_id=run_id,
-                                          tags={LOOP_KEY_TAG: loop_key, **{k: str(v) for k, v in tags.items()}},
-                                          model_id=model_info.model_id)
+    version = client.create_model_version(
+        name,
+        source=model_info.model_uri,
+        run_id=run_id,
+        tags={LOOP_KEY_TAG: loop_key, **{k: str(v) for k, v in tags.items()}},
+        model_id=model_info.model_id,
+    )
     log.info("registered %s version %s (%s)", name, version.version, loop_key)
     return version
 
@@ -122,8 +137,21 @@ def tag_verdict(client, name: str, version: str | int, verdict: dict[str, Any]) 
     """The gate's verdict on a version: ``gate_decision`` and ``gate_verdict`` (JSON, trimmed to the tag limit)."""
     text = json.dumps(verdict, sort_keys=True, default=str)
     if len(text) > MAX_TAG_CHARS:
-        short = {k: verdict[k] for k in ("decision", "passed", "champion", "challenger", "metric", "test",
-                                         "champion_mean", "challenger_mean", "failed_checks", "reasons")}
+        short = {
+            k: verdict[k]
+            for k in (
+                "decision",
+                "passed",
+                "champion",
+                "challenger",
+                "metric",
+                "test",
+                "champion_mean",
+                "challenger_mean",
+                "failed_checks",
+                "reasons",
+            )
+        }
         text = json.dumps(short, sort_keys=True, default=str)[:MAX_TAG_CHARS]
     client.set_model_version_tag(name, str(version), "gate_decision", str(verdict["decision"]))
     client.set_model_version_tag(name, str(version), "gate_verdict", text)
@@ -141,12 +169,27 @@ def registry_state(client, names: tuple[str, ...]) -> dict[str, Any]:
         versions = client.search_model_versions(f"name = '{name}'")
         state[name] = {
             "aliases": dict(sorted((alias, str(v)) for alias, v in (model.aliases or {}).items())),
-            "versions": {str(v.version): {k: v.tags.get(k) for k in sorted(v.tags)
-                                          if k in (LOOP_KEY_TAG, "gate_decision", "round", "registry_version")}
-                         for v in sorted(versions, key=lambda v: int(v.version))},
+            "versions": {
+                str(v.version): {
+                    k: v.tags.get(k)
+                    for k in sorted(v.tags)
+                    if k in (LOOP_KEY_TAG, "gate_decision", "round", "registry_version")
+                }
+                for v in sorted(versions, key=lambda v: int(v.version))
+            },
         }
     return state
 
 
-__all__ = ["CHALLENGER", "CHAMPION", "LOOP_KEY_TAG", "find_version", "log_model", "log_store_input", "register",
-           "registry_state", "set_alias", "tag_verdict"]
+__all__ = [
+    "CHALLENGER",
+    "CHAMPION",
+    "LOOP_KEY_TAG",
+    "find_version",
+    "log_model",
+    "log_store_input",
+    "register",
+    "registry_state",
+    "set_alias",
+    "tag_verdict",
+]

@@ -17,10 +17,12 @@ Wiring of ``agents.training`` (the PPO loop) for one round:
 observations, and ``sqrt_kl`` is the research view's distance from the round-0 policy
 (Gao et al. 2022's √KL axis), computed in closed form.
 """
+
 from __future__ import annotations
 
 # isort: off
 import brightpath  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow loads)
+
 # isort: on
 import logging
 from collections.abc import Sequence
@@ -92,8 +94,14 @@ def train_policy(
         warm_from: a round directory whose checkpoint to start from; None: fresh networks.
         description: the progress bar's label.
     """
-    tf_env = schedule_tf_environment(env.num_envs, seed=seed, reward_source=env.reward_source, reward_model=scorer,
-                                     families=families, reward_weights=dict(env.reward_weights))
+    tf_env = schedule_tf_environment(
+        env.num_envs,
+        seed=seed,
+        reward_source=env.reward_source,
+        reward_model=scorer,
+        families=families,
+        reward_weights=dict(env.reward_weights),
+    )
     learner = build_learner(tf_env, network, agent, seed=seed)
     directory = Path(round_dir) / PPO_SUBDIR
     own = tf.train.latest_checkpoint(str(directory / TF_CHECKPOINT_SUBDIR)) if directory.exists() else None
@@ -103,10 +111,17 @@ def train_policy(
             raise FileNotFoundError(f"{warm_from / PPO_SUBDIR}: no checkpoint of the champion's policy to start from")
         tf.train.Checkpoint(agent=learner.agent).restore(start).expect_partial()
         log.info("PPO warm start from %s", start)
-    checkpoint = TrainingCheckpoint(directory, learner, tf_env.pyenv, max_to_keep=agent.checkpoints_to_keep,
-                                    resume=True)
-    train_ppo(learner, tf_env, start_iteration=checkpoint.start_iteration, history=checkpoint.history,
-              checkpoint=checkpoint, callbacks=[*callbacks, ProgressBar(description)])
+    checkpoint = TrainingCheckpoint(
+        directory, learner, tf_env.pyenv, max_to_keep=agent.checkpoints_to_keep, resume=True
+    )
+    train_ppo(
+        learner,
+        tf_env,
+        start_iteration=checkpoint.start_iteration,
+        history=checkpoint.history,
+        checkpoint=checkpoint,
+        callbacks=[*callbacks, ProgressBar(description)],
+    )
     return learner
 
 
@@ -117,7 +132,7 @@ def policy_distribution(learner, observations: np.ndarray, batch_size: int = 409
 
     means, stds = [], []
     for start in range(0, len(observations), batch_size):
-        obs = tf.constant(observations[start:start + batch_size], dtype=tf.float32)
+        obs = tf.constant(observations[start : start + batch_size], dtype=tf.float32)
         distribution = learner.agent.collect_policy.distribution(ts.restart(obs, batch_size=int(obs.shape[0]))).action
         means.append(distribution.mean().numpy())
         stds.append(np.broadcast_to(distribution.stddev().numpy(), means[-1].shape))
@@ -150,16 +165,30 @@ def publish(model_dir: Path, learner, *, model_version: str, metadata: dict[str,
 
     policy = learner.agent.policy
     generator = registry.publish(
-        model_dir, "generator", lambda path: export_ppo_generator(policy, path, model_version=model_version),
-        metadata, promote=False)
+        model_dir,
+        "generator",
+        lambda path: export_ppo_generator(policy, path, model_version=model_version),
+        metadata,
+        promote=False,
+    )
     saved = registry.publish(
-        model_dir, "policy",
+        model_dir,
+        "policy",
         lambda path: save_policy(policy, path, learner.agent.train_step_counter, model_version=model_version),
-        metadata, promote=False)
+        metadata,
+        promote=False,
+    )
     return generator, saved
 
 
 __all__ = [
-    "DISTRIBUTION_FILE", "IterationLogger", "InvertedScorer", "load_distribution", "policy_distribution", "publish",
-    "save_distribution", "sqrt_kl", "train_policy",
+    "DISTRIBUTION_FILE",
+    "IterationLogger",
+    "InvertedScorer",
+    "load_distribution",
+    "policy_distribution",
+    "publish",
+    "save_distribution",
+    "sqrt_kl",
+    "train_policy",
 ]

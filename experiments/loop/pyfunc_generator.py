@@ -5,6 +5,7 @@ questionnaire ``q1`` … ``q25`` (Likert 1–5, 0 or NaN for missing) and ``chil
 has one column per schedule parameter (``brightpath.schedule.PARAM_NAMES``, their units). The model
 is the exported generator SavedModel (CONTRACTS §6), artifact ``saved_model``; TensorFlow only.
 """
+
 from __future__ import annotations
 
 import mlflow.models

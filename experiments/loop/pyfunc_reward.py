@@ -7,6 +7,7 @@ schedule parameters (``brightpath.schedule.PARAM_NAMES``); the result has the pr
 parameters and scored by the exported reward SavedModel (artifact ``saved_model``) with
 ``brightpath.reward.scoring.RewardScorer``.
 """
+
 from __future__ import annotations
 
 import mlflow.models

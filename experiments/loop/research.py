@@ -16,6 +16,7 @@ Per round, for the champion and the challenger (``view``):
 
 ``write_report`` renders ``reports/loop.md`` and the plot of true vs proxy over rounds and over √KL.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,20 +32,32 @@ def arm_view(evaluation, oracle_mean: float) -> dict[str, float]:
     """Mean true and proxy satisfaction of one generator's evaluation on the held-out families."""
     true = float(evaluation.true_satisfaction.mean())
     proxy = float(evaluation.proxy_satisfaction.mean()) if evaluation.proxy_satisfaction is not None else math.nan
-    return {"true": true, "pct_of_oracle": 100.0 * true / oracle_mean, "proxy": proxy, "gap": proxy - true,
-            "invalid_rate": evaluation.invalid_rate}
+    return {
+        "true": true,
+        "pct_of_oracle": 100.0 * true / oracle_mean,
+        "proxy": proxy,
+        "gap": proxy - true,
+        "invalid_rate": evaluation.invalid_rate,
+    }
 
 
 def truth_verdict(champion_true: np.ndarray, challenger_true: np.ndarray, decision: str) -> dict[str, Any]:
     """What the hidden truth says about challenger vs champion, and whether it agrees with ``decision``."""
     from brightpath.abtest import paired_test
 
-    result = paired_test(challenger_true, champion_true, names=("challenger", "champion"),
-                         metric="true_satisfaction", alpha=TRUTH_ALPHA)
+    result = paired_test(
+        challenger_true, champion_true, names=("challenger", "champion"), metric="true_satisfaction", alpha=TRUTH_ALPHA
+    )
     truth = "equal" if result.winner is None else ("better" if result.winner == "A" else "worse")
     agrees = truth != "worse" if decision == "promote" else truth != "better"
-    return {"truth": truth, "difference": result.mean_difference, "p_value": result.p_value,
-            "ci_low": result.ci_low, "ci_high": result.ci_high, "agrees": agrees}
+    return {
+        "truth": truth,
+        "difference": result.mean_difference,
+        "p_value": result.p_value,
+        "ci_low": result.ci_low,
+        "ci_high": result.ci_high,
+        "agrees": agrees,
+    }
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -69,14 +82,23 @@ def table_rows(rounds: dict[str, dict[str, Any]]) -> list[list[str]]:
             if not view:
                 continue
             is_challenger = arm == "challenger"
-            rows.append([
-                key, arm, f"v{view['version']}", _fmt(view["true"]), f"{view['pct_of_oracle']:.2f} %",
-                _fmt(view["proxy"]), f"{view['gap']:+.4f}", _fmt(view["sqrt_kl"], 3),
-                decision if is_challenger else "",
-                f"{truth['truth']} ({truth['difference']:+.4f}, p = {truth['p_value']:.2g})"
-                if is_challenger and truth else "",
-                ("yes" if truth.get("agrees") else "**no**") if is_challenger and truth else "",
-            ])
+            rows.append(
+                [
+                    key,
+                    arm,
+                    f"v{view['version']}",
+                    _fmt(view["true"]),
+                    f"{view['pct_of_oracle']:.2f} %",
+                    _fmt(view["proxy"]),
+                    f"{view['gap']:+.4f}",
+                    _fmt(view["sqrt_kl"], 3),
+                    decision if is_challenger else "",
+                    f"{truth['truth']} ({truth['difference']:+.4f}, p = {truth['p_value']:.2g})"
+                    if is_challenger and truth
+                    else "",
+                    ("yes" if truth.get("agrees") else "**no**") if is_challenger and truth else "",
+                ]
+            )
     return rows
 
 
@@ -87,8 +109,11 @@ def figure(rounds: dict[str, dict[str, Any]], reference: dict[str, Any] | None):
     fig = Figure(figsize=(11, 4), constrained_layout=True)
     by_round, by_kl = fig.subplots(1, 2)
     for arm, marker in (("champion", "o"), ("challenger", "s")):
-        points = [(int(k), r["research"][arm]) for k, r in sorted(rounds.items(), key=lambda kv: int(kv[0]))
-                  if r.get("research") and r["research"].get(arm)]
+        points = [
+            (int(k), r["research"][arm])
+            for k, r in sorted(rounds.items(), key=lambda kv: int(kv[0]))
+            if r.get("research") and r["research"].get(arm)
+        ]
         if not points:
             continue
         xs = [p[0] for p in points]
@@ -98,47 +123,96 @@ def figure(rounds: dict[str, dict[str, Any]], reference: dict[str, Any] | None):
             by_kl.plot([p[1]["sqrt_kl"] for p in points], ys, style, marker=marker, label=f"{arm} {metric}")
     if reference:
         for ax in (by_round, by_kl):
-            ax.axhline(reference["true"], color="grey", linestyle=":",
-                       label=f"PPO rewarded by the truth ({reference['iterations']} it.)")
-    by_round.set(xlabel="round", ylabel="satisfaction on the held-out families (0-1)",
-                 title="true (hidden) vs proxy (reward model) over rounds")
-    by_kl.set(xlabel="√KL from the round-0 policy (nats^½)", ylabel="satisfaction (0-1)",
-              title="against the policy's distance (Gao et al. 2022)")
+            ax.axhline(
+                reference["true"],
+                color="grey",
+                linestyle=":",
+                label=f"PPO rewarded by the truth ({reference['iterations']} it.)",
+            )
+    by_round.set(
+        xlabel="round",
+        ylabel="satisfaction on the held-out families (0-1)",
+        title="true (hidden) vs proxy (reward model) over rounds",
+    )
+    by_kl.set(
+        xlabel="√KL from the round-0 policy (nats^½)",
+        ylabel="satisfaction (0-1)",
+        title="against the policy's distance (Gao et al. 2022)",
+    )
     for ax in (by_round, by_kl):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     return fig
 
 
-def markdown(state: dict[str, Any], *, summary: dict[str, Any], commands: list[str], timings: dict[str, float],
-             plot_name: str, settings: dict[str, Any]) -> str:
+def markdown(
+    state: dict[str, Any],
+    *,
+    summary: dict[str, Any],
+    commands: list[str],
+    timings: dict[str, float],
+    plot_name: str,
+    settings: dict[str, Any],
+) -> str:
     """``reports/loop.md``: settings, the per-round table, the bars, wall times and the decisions' records."""
     rounds = state["rounds"]
-    header = ["round", "arm", "version", "true", "% of oracle", "proxy", "proxy − true", "√KL", "gate",
-              "hidden truth (challenger − champion)", "agrees"]
-    lines = ["# The continuous-improvement loop", "",
-             "Generated by `experiments.tasks.loop` (issue 10). The loop learns and gates from the store only; the "
-             "numbers below come from the hidden truth on held-out families, which it never sees.", "",
-             "## Settings", ""]
+    header = [
+        "round",
+        "arm",
+        "version",
+        "true",
+        "% of oracle",
+        "proxy",
+        "proxy − true",
+        "√KL",
+        "gate",
+        "hidden truth (challenger − champion)",
+        "agrees",
+    ]
+    lines = [
+        "# The continuous-improvement loop",
+        "",
+        "Generated by `experiments.tasks.loop` (issue 10). The loop learns and gates from the store only; the "
+        "numbers below come from the hidden truth on held-out families, which it never sees.",
+        "",
+        "## Settings",
+        "",
+    ]
     lines += [f"- {k}: {v}" for k, v in settings.items()]
     lines += ["", "## Per round", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in table_rows(rounds)]
-    served = [(key, r["research"]["served"]) for key, r in sorted(rounds.items(), key=lambda kv: int(kv[0]))
-              if (r.get("research") or {}).get("served")]
+    served = [
+        (key, r["research"]["served"])
+        for key, r in sorted(rounds.items(), key=lambda kv: int(kv[0]))
+        if (r.get("research") or {}).get("served")
+    ]
     if served:
         arms = sorted({arm for _, s in served for arm in s})
-        lines += ["", "True satisfaction of the weeks each round served, by cohort and arm (what exploration "
-                  "costs the families that week):", "", "| round | " + " | ".join(arms) + " |",
-                  "|" + "---|" * (len(arms) + 1)]
+        lines += [
+            "",
+            "True satisfaction of the weeks each round served, by cohort and arm (what exploration "
+            "costs the families that week):",
+            "",
+            "| round | " + " | ".join(arms) + " |",
+            "|" + "---|" * (len(arms) + 1),
+        ]
         lines += [f"| {key} | " + " | ".join(_fmt(s.get(arm)) for arm in arms) + " |" for key, s in served]
     lines += ["", f"![true vs proxy]({plot_name})", "", "## Bars", ""]
     lines += [f"- {k}: {v}" for k, v in summary.items()]
-    lines += ["", "## Wall time per round (seconds)", "", "| round | " + " | ".join(_steps(rounds)) + " | total |",
-              "|" + "---|" * (len(_steps(rounds)) + 2)]
+    lines += [
+        "",
+        "## Wall time per round (seconds)",
+        "",
+        "| round | " + " | ".join(_steps(rounds)) + " | total |",
+        "|" + "---|" * (len(_steps(rounds)) + 2),
+    ]
     for key in sorted(rounds, key=int):
         seconds = rounds[key].get("seconds", {})
-        lines.append(f"| {key} | " + " | ".join(_fmt(seconds.get(s), 1) for s in _steps(rounds))
-                     + f" | {_fmt(sum(seconds.values()), 1)} |")
+        lines.append(
+            f"| {key} | "
+            + " | ".join(_fmt(seconds.get(s), 1) for s in _steps(rounds))
+            + f" | {_fmt(sum(seconds.values()), 1)} |"
+        )
     lines += ["", "Total: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()), "", "## Commands", ""]
     lines += [f"    {c}" for c in commands]
     return "\n".join(lines) + "\n"

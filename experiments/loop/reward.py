@@ -13,6 +13,7 @@ the ``reward_model`` group's model is trained from scratch. Either is published 
 version of registry model ``reward`` without promoting it: it is promoted with the generator it
 trained, when that generator passes the gate.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,6 +40,7 @@ WEIGHTS_FILE = "keras_weights.npz"
 
 def validation_families(keys: pd.Series, fraction: float = VAL_FRACTION) -> np.ndarray:
     """True for rows whose family (``family_key``) validates: the first bytes of its key's sha256 below ``fraction``."""
+
     def draw(key: str) -> float:
         return int.from_bytes(hashlib.sha256(str(key).encode()).digest()[:8], "big") / 2.0**64
 
@@ -51,8 +53,12 @@ def reward_inputs(frame: pd.DataFrame):
 
     bands = grade_band_index(frame["grade"].to_numpy(np.int64))
     params = frame[list(PARAM_NAMES)].to_numpy(np.float64)
-    return build_inputs(build_layouts(params, bands), frame[list(ITEM_KEYS)].to_numpy(np.float32),
-                        frame["child_age"].to_numpy(np.float32), bands)
+    return build_inputs(
+        build_layouts(params, bands),
+        frame[list(ITEM_KEYS)].to_numpy(np.float32),
+        frame["child_age"].to_numpy(np.float32),
+        bands,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,8 +81,16 @@ class RewardRefresh:
     warm_started: bool
 
 
-def refresh(feedback: pd.DataFrame, model_config, *, method: str, seed: int, warm_start=None,
-            warm_epochs: int | None = None, on_epoch=None) -> RewardRefresh:
+def refresh(
+    feedback: pd.DataFrame,
+    model_config,
+    *,
+    method: str,
+    seed: int,
+    warm_start=None,
+    warm_epochs: int | None = None,
+    on_epoch=None,
+) -> RewardRefresh:
     """Train a reward model on ``feedback`` (``Store.feedback_frame()``; module docstring).
 
     Args:
@@ -93,17 +107,26 @@ def refresh(feedback: pd.DataFrame, model_config, *, method: str, seed: int, war
     val = validation_families(feedback["family_key"])
     train_rows, val_rows = feedback[~val].reset_index(drop=True), feedback[val].reset_index(drop=True)
     calibration = fit_calibration(train_rows, method)
-    data = {name: RewardData(reward_inputs(rows), feedback_targets(rows, calibration))
-            for name, rows in (("train", train_rows), ("val", val_rows))}
+    data = {
+        name: RewardData(reward_inputs(rows), feedback_targets(rows, calibration))
+        for name, rows in (("train", train_rows), ("val", val_rows))
+    }
     config = model_config if warm_start is None else dataclasses.replace(model_config, max_epochs=warm_epochs)
-    trained = train_reward_model(config, data["train"], data["val"], seed=seed, on_epoch=on_epoch,
-                                 warm_start=warm_start)
+    trained = train_reward_model(
+        config, data["train"], data["val"], seed=seed, on_epoch=on_epoch, warm_start=warm_start
+    )
     through = pd.to_datetime(feedback["received_at"], utc=True).max()
-    log.info("reward model: %d training and %d validation rows, %s, best val loss %.5f (epoch %d)",
-             len(train_rows), len(val_rows), "warm start" if warm_start is not None else "from scratch",
-             trained.history.best_val_loss, trained.history.best_epoch)
-    return RewardRefresh(trained, calibration, len(train_rows), len(val_rows), through.isoformat(),
-                         warm_start is not None)
+    log.info(
+        "reward model: %d training and %d validation rows, %s, best val loss %.5f (epoch %d)",
+        len(train_rows),
+        len(val_rows),
+        "warm start" if warm_start is not None else "from scratch",
+        trained.history.best_val_loss,
+        trained.history.best_epoch,
+    )
+    return RewardRefresh(
+        trained, calibration, len(train_rows), len(val_rows), through.isoformat(), warm_start is not None
+    )
 
 
 def publish(model_dir: Path, refreshed: RewardRefresh, *, model_version: str, metadata: dict[str, Any]) -> int:
@@ -116,12 +139,20 @@ def publish(model_dir: Path, refreshed: RewardRefresh, *, model_version: str, me
     trained = refreshed.trained
 
     def write(directory: Path) -> None:
-        export_reward_model(trained.model, trained.preprocessing, directory, model_version=model_version,
-                            metadata=metadata)
+        export_reward_model(
+            trained.model, trained.preprocessing, directory, model_version=model_version, metadata=metadata
+        )
         AttentionWeights.of(trained).save(directory / WEIGHTS_FILE)
 
     return registry.publish(model_dir, "reward", write, metadata, promote=False)
 
 
-__all__ = ["RewardRefresh", "VAL_FRACTION", "WEIGHTS_FILE", "publish", "refresh", "reward_inputs",
-           "validation_families"]
+__all__ = [
+    "RewardRefresh",
+    "VAL_FRACTION",
+    "WEIGHTS_FILE",
+    "publish",
+    "refresh",
+    "reward_inputs",
+    "validation_families",
+]

@@ -19,10 +19,12 @@ MLflow: the task's run is the loop's parent run (per-round summary metrics at st
 dashboard, the report); each round has a child run (the reward model's curves, PPO's iterations,
 the models, the verdict).
 """
+
 from __future__ import annotations
 
 # isort: off
 import brightpath  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow loads)
+
 # isort: on
 import contextlib
 import dataclasses
@@ -89,9 +91,16 @@ class Loop:
         if not config.resume:
             self._start_fresh()
         self.state = self._load_state()
-        self.world = World(self.loop.world, seed=config.seed, namespace=self.namespace, data_root=self.data_root,
-                           data_version=config.data.version, new_families=self.loop.new_families,
-                           returning_families=self.loop.returning_families, ab_families=self.loop.ab_families)
+        self.world = World(
+            self.loop.world,
+            seed=config.seed,
+            namespace=self.namespace,
+            data_root=self.data_root,
+            data_version=config.data.version,
+            new_families=self.loop.new_families,
+            returning_families=self.loop.returning_families,
+            ab_families=self.loop.ab_families,
+        )
         self._held_out = None
         self._client = None
         if tracker.enabled:
@@ -108,7 +117,8 @@ class Loop:
             raise LoopStateError(
                 f"the store ({self.store.url}) or the model registry ({self.model_dir}) already holds loop run "
                 f"{self.namespace!r}; continue it with resume=true, or start another with a new run_name or "
-                f"database (loop.database_url)")
+                f"database (loop.database_url)"
+            )
         if self.state_dir.exists():
             shutil.rmtree(self.state_dir)
 
@@ -116,8 +126,11 @@ class Loop:
         path = self.state_dir / STATE_FILE
         if path.exists():
             state = json.loads(path.read_text())
-            log.info("resume: loop state %s (rounds done: %s)", path,
-                     [k for k, r in state["rounds"].items() if r.get("done")] or "none")
+            log.info(
+                "resume: loop state %s (rounds done: %s)",
+                path,
+                [k for k, r in state["rounds"].items() if r.get("done")] or "none",
+            )
             return state
         return {"namespace": self.namespace, "rounds": {}, "champion": None, "oracle_reference": {}}
 
@@ -194,13 +207,26 @@ class Loop:
             if kind not in registered:
                 found = mlflow_registry.find_version(self._client, name, loop_key)
                 if found is None:
-                    info = mlflow_registry.log_model(uri, tracker.run_id, kind,
-                                                     registry.version_path(self.model_dir, kind, versions[kind]),
-                                                     name=kind)
+                    info = mlflow_registry.log_model(
+                        uri,
+                        tracker.run_id,
+                        kind,
+                        registry.version_path(self.model_dir, kind, versions[kind]),
+                        name=kind,
+                    )
                     found = mlflow_registry.register(
-                        self._client, name, info, run_id=tracker.run_id, loop_key=loop_key,
-                        tags={"round": round_, "registry_version": versions[kind], "loop_run": self.namespace,
-                              "data_version": self.config.data.version})
+                        self._client,
+                        name,
+                        info,
+                        run_id=tracker.run_id,
+                        loop_key=loop_key,
+                        tags={
+                            "round": round_,
+                            "registry_version": versions[kind],
+                            "loop_run": self.namespace,
+                            "data_version": self.config.data.version,
+                        },
+                    )
                 registered[kind] = str(found.version)
                 self._save()
             mlflow_registry.set_alias(self._client, name, alias, registered[kind])
@@ -208,10 +234,22 @@ class Loop:
     def _log_inputs(self, tracker, feedback, families) -> None:
         if self._client is None:
             return
-        mlflow_registry.log_store_input(self._client, tracker.run_id, feedback, name="store.feedback",
-                                        store_url=self.store.url, table="feedback ⋈ served_schedules")
-        mlflow_registry.log_store_input(self._client, tracker.run_id, families, name="store.served_families",
-                                        store_url=self.store.url, table="served_schedules")
+        mlflow_registry.log_store_input(
+            self._client,
+            tracker.run_id,
+            feedback,
+            name="store.feedback",
+            store_url=self.store.url,
+            table="feedback ⋈ served_schedules",
+        )
+        mlflow_registry.log_store_input(
+            self._client,
+            tracker.run_id,
+            families,
+            name="store.served_families",
+            store_url=self.store.url,
+            table="served_schedules",
+        )
 
     # --- shared pieces -----------------------------------------------------------------------------
 
@@ -220,13 +258,14 @@ class Loop:
         """The research view's fixed held-out families and the cached oracle's mean on them."""
         if self._held_out is None:
             spec = self.config.eval
-            families, _ = artifacts.held_out_families(self.config, spec.n_families, split=spec.split,
-                                                      seed=spec.family_seed)
-            oracle = artifacts.oracle_generator(self.config, families, seed=spec.family_seed,
-                                                oracle_config=spec.oracle)
-            self._held_out = (families, float(artifacts.evaluate(oracle, families,
-                                                                 min_coverage=spec.min_coverage)
-                                              .true_satisfaction.mean()))
+            families, _ = artifacts.held_out_families(
+                self.config, spec.n_families, split=spec.split, seed=spec.family_seed
+            )
+            oracle = artifacts.oracle_generator(self.config, families, seed=spec.family_seed, oracle_config=spec.oracle)
+            self._held_out = (
+                families,
+                float(artifacts.evaluate(oracle, families, min_coverage=spec.min_coverage).true_satisfaction.mean()),
+            )
         return self._held_out
 
     def _training_families(self):
@@ -246,8 +285,9 @@ class Loop:
         return RewardScorer(registry.version_path(self.model_dir, "reward", version))
 
     def _metadata(self, tracker, round_: int, **extra: Any) -> dict[str, Any]:
-        return artifacts.model_metadata(self.config, tracker, **{LOOP_METADATA_KEY: {"run": self.namespace,
-                                                                                     "round": round_}}, **extra)
+        return artifacts.model_metadata(
+            self.config, tracker, **{LOOP_METADATA_KEY: {"run": self.namespace, "round": round_}}, **extra
+        )
 
     # --- steps -------------------------------------------------------------------------------------
 
@@ -265,28 +305,49 @@ class Loop:
                 champion = self.state["champion"]
                 warm = None
                 if self.loop.reward_warm_start and champion is not None:
-                    warm = AttentionWeights.load(registry.version_path(self.model_dir, "reward", champion["reward"])
-                                                 / reward_step.WEIGHTS_FILE)
+                    warm = AttentionWeights.load(
+                        registry.version_path(self.model_dir, "reward", champion["reward"]) / reward_step.WEIGHTS_FILE
+                    )
 
                 def log_epoch(epoch: int, values: dict[str, float]) -> None:
                     tracker.log_metrics({f"reward/{k}": v for k, v in values.items()}, step=epoch)
 
-                refreshed = reward_step.refresh(feedback, self.config.reward_model, method=self.loop.reward_calibration,
-                                                seed=round_seed(self.config.seed, round_), warm_start=warm,
-                                                warm_epochs=self.loop.reward_warm_epochs, on_epoch=log_epoch)
-                metadata = self._metadata(tracker, round_, target_calibration=refreshed.calibration.to_dict(),
-                                          feedback_through=refreshed.feedback_through, training_rows=refreshed.n_train,
-                                          validation_rows=refreshed.n_val, warm_started=refreshed.warm_started,
-                                          calibration_method=self.loop.reward_calibration)
-                version = reward_step.publish(self.model_dir, refreshed, model_version=tracker.run_id or self.namespace,
-                                              metadata=metadata)
-                tracker.log_metrics({"reward/best_val_loss": refreshed.trained.history.best_val_loss,
-                                     "reward/epochs": len(refreshed.trained.history.epochs),
-                                     "reward/train_seconds": refreshed.trained.history.seconds})
+                refreshed = reward_step.refresh(
+                    feedback,
+                    self.config.reward_model,
+                    method=self.loop.reward_calibration,
+                    seed=round_seed(self.config.seed, round_),
+                    warm_start=warm,
+                    warm_epochs=self.loop.reward_warm_epochs,
+                    on_epoch=log_epoch,
+                )
+                metadata = self._metadata(
+                    tracker,
+                    round_,
+                    target_calibration=refreshed.calibration.to_dict(),
+                    feedback_through=refreshed.feedback_through,
+                    training_rows=refreshed.n_train,
+                    validation_rows=refreshed.n_val,
+                    warm_started=refreshed.warm_started,
+                    calibration_method=self.loop.reward_calibration,
+                )
+                version = reward_step.publish(
+                    self.model_dir, refreshed, model_version=tracker.run_id or self.namespace, metadata=metadata
+                )
+                tracker.log_metrics(
+                    {
+                        "reward/best_val_loss": refreshed.trained.history.best_val_loss,
+                        "reward/epochs": len(refreshed.trained.history.epochs),
+                        "reward/train_seconds": refreshed.trained.history.seconds,
+                    }
+                )
                 self._log_inputs(tracker, feedback, self.store.served_frame())
             meta = registry.read_metadata(registry.version_path(self.model_dir, "reward", version))
-            record["steps"]["reward"] = {"version": version, "feedback_through": meta["feedback_through"],
-                                         "training_rows": meta["training_rows"]}
+            record["steps"]["reward"] = {
+                "version": version,
+                "feedback_through": meta["feedback_through"],
+                "training_rows": meta["training_rows"],
+            }
         return version
 
     def _train_policy(self, round_: int, tracker, reward_version: int) -> int:
@@ -296,32 +357,53 @@ class Loop:
             return record["steps"]["policy"]["generator"]
         with self._step(round_, "ppo"):
             champion = self.state["champion"]
-            iterations = self.config.agent.num_iterations if round_ == 0 else \
-                (self.loop.ppo_iterations or self.config.agent.num_iterations)
+            iterations = (
+                self.config.agent.num_iterations
+                if round_ == 0
+                else (self.loop.ppo_iterations or self.config.agent.num_iterations)
+            )
             warm = champion is not None and self.loop.ppo_warm_start
             total = iterations + (champion["iterations"] if warm else 0)
             version = self._published(round_, "generator")
             if version is None:
                 scorer = self._scorer(reward_version)
                 if round_ in self.loop.corrupt_reward_rounds:
-                    log.warning("round %d: training the challenger against an inverted reward model (scenario)",
-                                round_)
+                    log.warning("round %d: training the challenger against an inverted reward model (scenario)", round_)
                     scorer = policy.InvertedScorer(scorer)
                 families, _ = self._training_families()
                 agent = dataclasses.replace(self.config.agent, num_iterations=iterations)
                 learner = policy.train_policy(
-                    round_dir=self._round_dir(round_), network=self.config.model, agent=agent, env=self.config.env,
-                    families=families, seed=round_seed(self.config.seed, round_), scorer=scorer,
+                    round_dir=self._round_dir(round_),
+                    network=self.config.model,
+                    agent=agent,
+                    env=self.config.env,
+                    families=families,
+                    seed=round_seed(self.config.seed, round_),
+                    scorer=scorer,
                     warm_from=self._round_dir(champion["round"]) if warm else None,
-                    description=f"{self.namespace} round {round_} PPO", callbacks=[policy.IterationLogger(tracker)])
+                    description=f"{self.namespace} round {round_} PPO",
+                    callbacks=[policy.IterationLogger(tracker)],
+                )
                 self._save_distribution(round_, learner)
-                metadata = self._metadata(tracker, round_, model=self.config.model.name, reward_version=reward_version,
-                                          ppo_iterations=iterations, total_iterations=total, warm_started=warm,
-                                          corrupted_reward=round_ in self.loop.corrupt_reward_rounds)
-                version, _ = policy.publish(self.model_dir, learner, model_version=tracker.run_id or self.namespace,
-                                            metadata=metadata)
-            record["steps"]["policy"] = {"generator": version, "iterations": iterations, "total_iterations": total,
-                                         "warm_started": warm}
+                metadata = self._metadata(
+                    tracker,
+                    round_,
+                    model=self.config.model.name,
+                    reward_version=reward_version,
+                    ppo_iterations=iterations,
+                    total_iterations=total,
+                    warm_started=warm,
+                    corrupted_reward=round_ in self.loop.corrupt_reward_rounds,
+                )
+                version, _ = policy.publish(
+                    self.model_dir, learner, model_version=tracker.run_id or self.namespace, metadata=metadata
+                )
+            record["steps"]["policy"] = {
+                "generator": version,
+                "iterations": iterations,
+                "total_iterations": total,
+                "warm_started": warm,
+            }
         return version
 
     def _save_distribution(self, round_: int, learner) -> None:
@@ -340,9 +422,12 @@ class Loop:
         from brightpath.generators import SavedModelGenerator
 
         families, oracle_mean = self.held_out
-        evaluation = artifacts.evaluate(SavedModelGenerator(registry.version_path(self.model_dir, "generator",
-                                                                                  generator_version)),
-                                        families, scorer=scorer, min_coverage=self.config.eval.min_coverage)
+        evaluation = artifacts.evaluate(
+            SavedModelGenerator(registry.version_path(self.model_dir, "generator", generator_version)),
+            families,
+            scorer=scorer,
+            min_coverage=self.config.eval.min_coverage,
+        )
         view = research.arm_view(evaluation, oracle_mean)
         view.update(version=generator_version, trained_round=trained_round, sqrt_kl=self._sqrt_kl(trained_round))
         return view, evaluation.true_satisfaction
@@ -358,8 +443,9 @@ class Loop:
             if served.empty:
                 continue
             families = self.world.families(served["family_key"].tolist())
-            truth = true_scores(families, summarize_params(served[list(PARAM_NAMES)].to_numpy(np.float64),
-                                                           families.grade_band))["satisfaction"]
+            truth = true_scores(
+                families, summarize_params(served[list(PARAM_NAMES)].to_numpy(np.float64), families.grade_band)
+            )["satisfaction"]
             for arm, rows in served.groupby(served["arm"].fillna("champion")):
                 out[f"{kind}_{arm}_true"] = float(truth[rows.index.to_numpy()].mean())
         return out
@@ -396,14 +482,22 @@ class Loop:
             reward_version = self._train_reward(0, tracker)
             generator_version = self._train_policy(0, tracker, reward_version)
             with self._step(0, "promote"):
-                for name, version in (("reward", reward_version), ("generator", generator_version),
-                                      ("policy", self._published(0, "policy"))):
+                for name, version in (
+                    ("reward", reward_version),
+                    ("generator", generator_version),
+                    ("policy", self._published(0, "policy")),
+                ):
                     self._promote(name, version)
-                self._register(0, tracker, {"generator": generator_version, "reward": reward_version},
-                               mlflow_registry.CHAMPION)
-                self.state["champion"] = {"generator": generator_version, "reward": reward_version, "round": 0,
-                                          "iterations": record["steps"]["policy"]["total_iterations"],
-                                          "feedback_through": record["steps"]["reward"]["feedback_through"]}
+                self._register(
+                    0, tracker, {"generator": generator_version, "reward": reward_version}, mlflow_registry.CHAMPION
+                )
+                self.state["champion"] = {
+                    "generator": generator_version,
+                    "reward": reward_version,
+                    "round": 0,
+                    "iterations": record["steps"]["policy"]["total_iterations"],
+                    "feedback_through": record["steps"]["reward"]["feedback_through"],
+                }
             if self.loop.research and "research" not in record:
                 with self._step(0, "research"):
                     view, _ = self._view(generator_version, 0, self._scorer(reward_version))
@@ -428,11 +522,17 @@ class Loop:
                 with self._step(round_, "serve"):
                     new_keys, _ = self.world.new(round_)
                     keys = new_keys + self.world.returning(round_)
-                    served = cohorts.serve_cohort(self.store, self._generator(champion["generator"]),
-                                                  champion["generator"], keys, self.world.families(keys),
-                                                  namespace=self.namespace, round_=round_, kind="serve",
-                                                  explore=(self.loop.explore_share, self.loop.explore_sd,
-                                                           self.config.seed))
+                    served = cohorts.serve_cohort(
+                        self.store,
+                        self._generator(champion["generator"]),
+                        champion["generator"],
+                        keys,
+                        self.world.families(keys),
+                        namespace=self.namespace,
+                        round_=round_,
+                        kind="serve",
+                        explore=(self.loop.explore_share, self.loop.explore_sd, self.config.seed),
+                    )
                     cohorts.collect_feedback(self.store, self.world, served, round_=round_)
                     record["steps"]["served"] = len(served)
             if "trigger" not in record["steps"]:
@@ -441,17 +541,26 @@ class Loop:
                     from brightpath.monitoring.retraining import retraining_trigger
                     from brightpath.monitoring.store_report import monitor_store
 
-                    found = monitor_store(self.store, window=cohorts.week_of_round(round_),
-                                          feedback_since=_timestamp(champion["feedback_through"]),
-                                          calibration=self._scorer(champion["reward"]).calibration)
+                    found = monitor_store(
+                        self.store,
+                        window=cohorts.week_of_round(round_),
+                        feedback_since=_timestamp(champion["feedback_through"]),
+                        calibration=self._scorer(champion["reward"]).calibration,
+                    )
                     alerts = found.report.alerts()
                     log_alerts(alerts)
                     trigger = retraining_trigger(alerts, found.new_feedback, self.loop.trigger)
                     record["steps"]["trigger"] = trigger.to_dict()
-                    record["monitoring"] = {"alerts": [a.to_dict() for a in alerts], "notes": list(found.notes),
-                                            "drift": None if found.report.drift is None else
-                                            {"dataset_drift": found.report.drift.dataset_drift,
-                                             "share_drifted": found.report.drift.share_drifted}}
+                    record["monitoring"] = {
+                        "alerts": [a.to_dict() for a in alerts],
+                        "notes": list(found.notes),
+                        "drift": None
+                        if found.report.drift is None
+                        else {
+                            "dataset_drift": found.report.drift.dataset_drift,
+                            "share_drifted": found.report.drift.share_drifted,
+                        },
+                    }
                     self._tag_alerts(round_, alerts)
             if not record["steps"]["trigger"]["fired"]:
                 record["note"] = "no retraining: the trigger did not fire"
@@ -464,8 +573,9 @@ class Loop:
             reward_version = self._train_reward(round_, tracker)
             report_progress((round_ - 0.6) / total, f"round {round_}: PPO")
             generator_version = self._train_policy(round_, tracker, reward_version)
-            self._register(round_, tracker, {"generator": generator_version, "reward": reward_version},
-                           mlflow_registry.CHALLENGER)
+            self._register(
+                round_, tracker, {"generator": generator_version, "reward": reward_version}, mlflow_registry.CHALLENGER
+            )
             report_progress((round_ - 0.3) / total, f"round {round_}: A/B gate")
             verdict = self._gate(round_, champion, generator_version)
             with self._step(round_, "promote"):
@@ -475,10 +585,12 @@ class Loop:
                     scorer = self._scorer(reward_version)
                     champion_view, champion_true = self._view(champion["generator"], champion["round"], scorer)
                     challenger_view, challenger_true = self._view(generator_version, round_, scorer)
-                    record["research"] = {"champion": champion_view, "challenger": challenger_view,
-                                          "truth": research.truth_verdict(champion_true, challenger_true,
-                                                                          verdict["decision"]),
-                                          "served": self._served_truth(round_)}
+                    record["research"] = {
+                        "champion": champion_view,
+                        "challenger": challenger_view,
+                        "truth": research.truth_verdict(champion_true, challenger_true, verdict["decision"]),
+                        "served": self._served_truth(round_),
+                    }
             self._dashboard(round_, tracker, verdict, record["steps"]["trigger"])
             record["done"] = True
             self._save()
@@ -492,47 +604,76 @@ class Loop:
         with self._step(round_, "gate"):
             keys, families = self.world.ab_cohort(round_)
             arms = ab.assign_arms(len(keys), np.random.default_rng([self.config.seed, STREAMS["arms"], round_]))
-            generators = {"champion": (self._generator(champion["generator"]), champion["generator"]),
-                          "challenger": (self._generator(challenger), challenger)}
-            served = cohorts.serve_cohort(self.store, generators, None, keys, families, namespace=self.namespace,
-                                          round_=round_, kind="ab", arms=arms)
+            generators = {
+                "champion": (self._generator(champion["generator"]), champion["generator"]),
+                "challenger": (self._generator(challenger), challenger),
+            }
+            served = cohorts.serve_cohort(
+                self.store,
+                generators,
+                None,
+                keys,
+                families,
+                namespace=self.namespace,
+                round_=round_,
+                kind="ab",
+                arms=arms,
+            )
             cohorts.collect_feedback(self.store, self.world, served, round_=round_)
             cohort = cohorts.cohort_label(self.namespace, round_, "ab")
             production = self._scorer(champion["reward"])
-            verdict = ab.judge(self.store.served_frame(cohort=cohort, include_schedule=True),
-                               self.store.feedback_frame(cohort=cohort), calibration=production.calibration,
-                               config=self.loop.gate, names=(f"v{champion['generator']}", f"v{challenger}"),
-                               scorer=production if self.loop.gate_score == "blended" else None)
+            verdict = ab.judge(
+                self.store.served_frame(cohort=cohort, include_schedule=True),
+                self.store.feedback_frame(cohort=cohort),
+                calibration=production.calibration,
+                config=self.loop.gate,
+                names=(f"v{champion['generator']}", f"v{challenger}"),
+                scorer=production if self.loop.gate_score == "blended" else None,
+            )
             record["verdict"] = verdict.to_dict()
-            (self._round_dir(round_) / VERDICT_FILE).write_text(json.dumps(record["verdict"], indent=2,
-                                                                           sort_keys=True))
+            (self._round_dir(round_) / VERDICT_FILE).write_text(json.dumps(record["verdict"], indent=2, sort_keys=True))
         return record["verdict"]
 
-    def _decide(self, round_: int, tracker, verdict: dict[str, Any], generator_version: int,
-                reward_version: int) -> None:
+    def _decide(
+        self, round_: int, tracker, verdict: dict[str, Any], generator_version: int, reward_version: int
+    ) -> None:
         """Step 6: tag the verdict everywhere; on a pass move the champion (registry link and MLflow alias)."""
         record = self._round(round_)
         passed = bool(verdict["passed"])
         tracker.log_dict(verdict, "gate/verdict.json")
-        tracker.set_tags({"gate_decision": verdict["decision"], "gate_failed_checks":
-                          ",".join(verdict["failed_checks"]) or "none"})
+        tracker.set_tags(
+            {"gate_decision": verdict["decision"], "gate_failed_checks": ",".join(verdict["failed_checks"]) or "none"}
+        )
         if self._client is not None:
             for kind, name in (("generator", self.loop.generator_model), ("reward", self.loop.reward_model)):
                 mlflow_registry.tag_verdict(self._client, name, record["mlflow_versions"][kind], verdict)
-        log.info("round %d: gate %s v%d vs champion v%d%s", round_, verdict["decision"], generator_version,
-                 self.state["champion"]["generator"],
-                 "" if passed else " (" + "; ".join(verdict["reasons"]) + ")")
+        log.info(
+            "round %d: gate %s v%d vs champion v%d%s",
+            round_,
+            verdict["decision"],
+            generator_version,
+            self.state["champion"]["generator"],
+            "" if passed else " (" + "; ".join(verdict["reasons"]) + ")",
+        )
         if passed:
-            for name, version in (("reward", reward_version), ("generator", generator_version),
-                                  ("policy", self._published(round_, "policy"))):
+            for name, version in (
+                ("reward", reward_version),
+                ("generator", generator_version),
+                ("policy", self._published(round_, "policy")),
+            ):
                 self._promote(name, version)
             if self._client is not None:
                 for kind, name in (("generator", self.loop.generator_model), ("reward", self.loop.reward_model)):
-                    mlflow_registry.set_alias(self._client, name, mlflow_registry.CHAMPION,
-                                              record["mlflow_versions"][kind])
-            self.state["champion"] = {"generator": generator_version, "reward": reward_version, "round": round_,
-                                      "iterations": record["steps"]["policy"]["total_iterations"],
-                                      "feedback_through": record["steps"]["reward"]["feedback_through"]}
+                    mlflow_registry.set_alias(
+                        self._client, name, mlflow_registry.CHAMPION, record["mlflow_versions"][kind]
+                    )
+            self.state["champion"] = {
+                "generator": generator_version,
+                "reward": reward_version,
+                "round": round_,
+                "iterations": record["steps"]["policy"]["total_iterations"],
+                "feedback_through": record["steps"]["reward"]["feedback_through"],
+            }
         record["promoted"] = passed
 
     def _tag_alerts(self, round_: int, alerts) -> None:
@@ -540,8 +681,12 @@ class Loop:
         from brightpath.monitoring import most_severe
 
         records = [a.to_log_record() for a in alerts]
-        self.tracker.set_tags({f"alerts.round_{round_:02d}": json.dumps(records, sort_keys=True)[:7900],
-                               f"alerts.round_{round_:02d}.most_severe": most_severe(alerts) or "none"})
+        self.tracker.set_tags(
+            {
+                f"alerts.round_{round_:02d}": json.dumps(records, sort_keys=True)[:7900],
+                f"alerts.round_{round_:02d}.most_severe": most_severe(alerts) or "none",
+            }
+        )
 
     def _dashboard(self, round_: int, tracker, verdict: dict[str, Any] | None, trigger: dict[str, Any] | None):
         """The monitoring dashboard of the round's week (with the gate's verdict), written and logged."""
@@ -551,11 +696,19 @@ class Loop:
 
         champion = self.state["champion"]
         gate = _verdict_object(verdict) if verdict else None
-        extra = (RetrainingTrigger(trigger["fired"], tuple(trigger["reasons"]), trigger["new_feedback"]).alert(),) \
-            if trigger else ()
-        found = monitor_store(self.store, window=cohorts.week_of_round(round_), gate=gate, extra_alerts=extra,
-                              calibration=self._scorer(champion["reward"]).calibration,
-                              title=f"BrightPath loop {self.namespace}: week of round {round_}")
+        extra = (
+            (RetrainingTrigger(trigger["fired"], tuple(trigger["reasons"]), trigger["new_feedback"]).alert(),)
+            if trigger
+            else ()
+        )
+        found = monitor_store(
+            self.store,
+            window=cohorts.week_of_round(round_),
+            gate=gate,
+            extra_alerts=extra,
+            calibration=self._scorer(champion["reward"]).calibration,
+            title=f"BrightPath loop {self.namespace}: week of round {round_}",
+        )
         path = write_dashboard(found.report, Path(self.config.paths.reports_dir) / "loop" / "dashboard.html")
         self.tracker.log_artifact(path, f"dashboard/round-{round_:02d}")
         self.tracker.log_artifact(path, "dashboard")
@@ -578,18 +731,32 @@ class Loop:
         agent = dataclasses.replace(self.config.agent, num_iterations=iterations)
         env = dataclasses.replace(self.config.env, reward_source="oracle")
         families, _ = self._training_families()
-        learner = policy.train_policy(round_dir=directory, network=self.config.model, agent=agent, env=env,
-                                      families=families, seed=round_seed(self.config.seed, 0), scorer=None,
-                                      warm_from=None, description=f"{self.namespace} oracle-reward reference")
-        generator_dir = export_ppo_generator(learner.agent.policy, directory / "generator",
-                                             model_version=f"{self.namespace}-oracle-reference")
+        learner = policy.train_policy(
+            round_dir=directory,
+            network=self.config.model,
+            agent=agent,
+            env=env,
+            families=families,
+            seed=round_seed(self.config.seed, 0),
+            scorer=None,
+            warm_from=None,
+            description=f"{self.namespace} oracle-reward reference",
+        )
+        generator_dir = export_ppo_generator(
+            learner.agent.policy, directory / "generator", model_version=f"{self.namespace}-oracle-reference"
+        )
         held_out, oracle_mean = self.held_out
-        evaluation = artifacts.evaluate(SavedModelGenerator(generator_dir), held_out,
-                                        min_coverage=self.config.eval.min_coverage)
+        evaluation = artifacts.evaluate(
+            SavedModelGenerator(generator_dir), held_out, min_coverage=self.config.eval.min_coverage
+        )
         view = research.arm_view(evaluation, oracle_mean)
-        references[str(iterations)] = {"true": view["true"], "pct_of_oracle": view["pct_of_oracle"],
-                                       "invalid_rate": view["invalid_rate"], "iterations": iterations,
-                                       "seconds": time.perf_counter() - started}
+        references[str(iterations)] = {
+            "true": view["true"],
+            "pct_of_oracle": view["pct_of_oracle"],
+            "invalid_rate": view["invalid_rate"],
+            "iterations": iterations,
+            "seconds": time.perf_counter() - started,
+        }
         self._save()
         return references[str(iterations)]
 
@@ -613,54 +780,83 @@ class Loop:
         rounds = self.state["rounds"]
         verdicts = [r["verdict"] for r in rounds.values() if r.get("verdict")]
         truths = [r["research"]["truth"] for r in rounds.values() if (r.get("research") or {}).get("truth")]
-        metrics = {"loop/rounds": float(len(rounds) - 1), "loop/promotions": float(sum(v["passed"] for v in verdicts)),
-                   "loop/rejections": float(sum(not v["passed"] for v in verdicts)),
-                   "loop/champion_version": float(self.state["champion"]["generator"])}
+        metrics = {
+            "loop/rounds": float(len(rounds) - 1),
+            "loop/promotions": float(sum(v["passed"] for v in verdicts)),
+            "loop/rejections": float(sum(not v["passed"] for v in verdicts)),
+            "loop/champion_version": float(self.state["champion"]["generator"]),
+        }
         summary: dict[str, Any] = {}
         if truths:
             metrics["loop/truth_agreement"] = float(np.mean([t["agrees"] for t in truths]))
-            summary["gate decisions the hidden truth agrees with"] = \
+            summary["gate decisions the hidden truth agrees with"] = (
                 f"{sum(t['agrees'] for t in truths)} of {len(truths)}"
+            )
         if final:
-            metrics.update({f"final/champion_{key}": final[key]
-                            for key in ("true", "pct_of_oracle", "proxy", "gap", "sqrt_kl")})
-            summary["champion (v{}) true satisfaction".format(final["version"])] = \
+            metrics.update(
+                {f"final/champion_{key}": final[key] for key in ("true", "pct_of_oracle", "proxy", "gap", "sqrt_kl")}
+            )
+            summary["champion (v{}) true satisfaction".format(final["version"])] = (
                 f"{final['true']:.4f} = {final['pct_of_oracle']:.2f} % of the oracle"
-            summary["proxy − true gap on the champion's weeks (bar ±0.02)"] = \
+            )
+            summary["proxy − true gap on the champion's weeks (bar ±0.02)"] = (
                 f"{final['gap']:+.4f} ({'met' if abs(final['gap']) <= 0.02 else 'not met'})"
+            )
         if reference:
-            metrics.update({"final/oracle_reward_pct_of_oracle": reference["pct_of_oracle"],
-                            "final/oracle_reward_true": reference["true"]})
+            metrics.update(
+                {
+                    "final/oracle_reward_pct_of_oracle": reference["pct_of_oracle"],
+                    "final/oracle_reward_true": reference["true"],
+                }
+            )
             if final:
                 distance = reference["pct_of_oracle"] - final["pct_of_oracle"]
                 metrics["final/points_below_oracle_reward"] = distance
-                summary[f"PPO rewarded by the hidden truth, {reference['iterations']} iterations"] = \
+                summary[f"PPO rewarded by the hidden truth, {reference['iterations']} iterations"] = (
                     f"{reference['true']:.4f} = {reference['pct_of_oracle']:.2f} % of the oracle"
-                summary["champion − truth-rewarded PPO (bar: within 0.25 points)"] = \
+                )
+                summary["champion − truth-rewarded PPO (bar: within 0.25 points)"] = (
                     f"{-distance:+.2f} points ({'met' if distance <= 0.25 else 'not met'})"
+                )
                 if static is not None:
                     metrics["final/oracle_reward_round0_budget_pct_of_oracle"] = static["pct_of_oracle"]
-                    summary[f"for comparison, truth-rewarded PPO at round 0's budget, {static['iterations']} "
-                            "iterations"] = f"{static['true']:.4f} = {static['pct_of_oracle']:.2f} % of the oracle " \
-                                            f"(champion {final['pct_of_oracle'] - static['pct_of_oracle']:+.2f} points)"
-        settings = {"rounds": self.loop.rounds, "cohorts (new / returning / A/B)":
-                    f"{self.loop.new_families} / {self.loop.returning_families} / {self.loop.ab_families}",
-                    "PPO iterations (round 0 / retraining)":
-                    f"{self.config.agent.num_iterations} / "
-                    f"{self.loop.ppo_iterations or self.config.agent.num_iterations}",
-                    "exploration (share / sd)": f"{self.loop.explore_share} / {self.loop.explore_sd}",
-                    "PPO warm start": self.loop.ppo_warm_start, "reward warm start": self.loop.reward_warm_start,
-                    "reward calibration": self.loop.reward_calibration, "gate score": self.loop.gate_score,
-                    "held-out families": self.config.eval.n_families, "seed": self.config.seed,
-                    "store": self.store.url}
+                    summary[
+                        f"for comparison, truth-rewarded PPO at round 0's budget, {static['iterations']} iterations"
+                    ] = (
+                        f"{static['true']:.4f} = {static['pct_of_oracle']:.2f} % of the oracle "
+                        f"(champion {final['pct_of_oracle'] - static['pct_of_oracle']:+.2f} points)"
+                    )
+        settings = {
+            "rounds": self.loop.rounds,
+            "cohorts (new / returning / A/B)": (
+                f"{self.loop.new_families} / {self.loop.returning_families} / {self.loop.ab_families}"
+            ),
+            "PPO iterations (round 0 / retraining)": f"{self.config.agent.num_iterations} / "
+            f"{self.loop.ppo_iterations or self.config.agent.num_iterations}",
+            "exploration (share / sd)": f"{self.loop.explore_share} / {self.loop.explore_sd}",
+            "PPO warm start": self.loop.ppo_warm_start,
+            "reward warm start": self.loop.reward_warm_start,
+            "reward calibration": self.loop.reward_calibration,
+            "gate score": self.loop.gate_score,
+            "held-out families": self.config.eval.n_families,
+            "seed": self.config.seed,
+            "store": self.store.url,
+        }
         timings = {"total": time.perf_counter() - started}
         for done in (reference, static):
             if done:
                 timings[f"oracle reference ({done['iterations']} iterations)"] = done["seconds"]
-        text = research.markdown(self.state, summary=summary, commands=[_command()], timings=timings,
-                                 plot_name="loop_true_vs_proxy.png", settings=settings)
-        path, plot = research.write_report(Path(self.config.paths.reports_dir) / "loop.md", text,
-                                           research.figure(rounds, reference))
+        text = research.markdown(
+            self.state,
+            summary=summary,
+            commands=[_command()],
+            timings=timings,
+            plot_name="loop_true_vs_proxy.png",
+            settings=settings,
+        )
+        path, plot = research.write_report(
+            Path(self.config.paths.reports_dir) / "loop.md", text, research.figure(rounds, reference)
+        )
         self.tracker.log_artifact(path, "report")
         self.tracker.log_artifact(plot, "report")
         self.tracker.log_dict(self.state, "loop_state.json")
@@ -696,20 +892,37 @@ def _verdict_object(verdict: dict[str, Any]):
     def number(value):
         return float("nan") if value is None else value
 
-    checks = tuple(ThresholdCheck(**{k: number(v) if k not in ("name", "segment", "level", "passed", "skipped",
-                                                                  "message", "n_champion", "n_challenger") else v
-                                     for k, v in check.items()}) for check in verdict["checks"])
-    return GateVerdict(passed=verdict["passed"], champion=verdict["champion"], challenger=verdict["challenger"],
-                       test=verdict["test"], champion_mean=verdict["champion_mean"],
-                       challenger_mean=verdict["challenger_mean"], checks=checks,
-                       config=GateConfig(**verdict["config"]))
+    checks = tuple(
+        ThresholdCheck(
+            **{
+                k: number(v)
+                if k not in ("name", "segment", "level", "passed", "skipped", "message", "n_champion", "n_challenger")
+                else v
+                for k, v in check.items()
+            }
+        )
+        for check in verdict["checks"]
+    )
+    return GateVerdict(
+        passed=verdict["passed"],
+        champion=verdict["champion"],
+        challenger=verdict["challenger"],
+        test=verdict["test"],
+        champion_mean=verdict["champion_mean"],
+        challenger_mean=verdict["challenger_mean"],
+        checks=checks,
+        config=GateConfig(**verdict["config"]),
+    )
 
 
 def _command() -> str:
     import sys
 
-    return " ".join(["python -m experiments.train", *sys.argv[1:]]) if sys.argv[1:] else \
-        "python -m experiments.train +exp=loop"
+    return (
+        " ".join(["python -m experiments.train", *sys.argv[1:]])
+        if sys.argv[1:]
+        else "python -m experiments.train +exp=loop"
+    )
 
 
 __all__ = ["LOOP_METADATA_KEY", "Loop", "LoopStateError", "STATE_FILE", "database_url", "round_seed"]

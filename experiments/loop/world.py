@@ -19,6 +19,7 @@ the same families and hears the same answers):
 Family keys (``served_schedules.family_key``) are ``<namespace>:<kind><id>``: ``d<family_id>`` for
 logged families, ``n<round>-<i>`` for new ones, ``a<round>-<i>`` for the A/B cohort.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -40,8 +41,9 @@ TIME_MANAGEMENT = 2
 
 
 def _concat(parts: list[Families]) -> Families:
-    return Families(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
-                       for f in dataclasses.fields(Families)})
+    return Families(
+        **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in dataclasses.fields(Families)}
+    )
 
 
 class World:
@@ -55,8 +57,18 @@ class World:
         new_families, returning_families, ab_families: cohort sizes per round.
     """
 
-    def __init__(self, config: WorldConfig, *, seed: int, namespace: str, data_root, data_version: str,
-                 new_families: int, returning_families: int, ab_families: int) -> None:
+    def __init__(
+        self,
+        config: WorldConfig,
+        *,
+        seed: int,
+        namespace: str,
+        data_root,
+        data_version: str,
+        new_families: int,
+        returning_families: int,
+        ab_families: int,
+    ) -> None:
         self.config = config
         self.seed = int(seed)
         self.namespace = namespace

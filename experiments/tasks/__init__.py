@@ -20,6 +20,7 @@ TensorFlow-free.
 To add a task: create ``experiments/tasks/<name>.py`` with ``run`` and ``CONFIG_GROUPS``, and a
 ``configs/exp/<name>.yaml`` that sets ``task: <name>`` and selects those groups.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -6,6 +6,7 @@ Writes Parquet files under ``<paths.data_dir>/{raw,processed,synthetic}/<version
 the card (as params and as an artifact) and one ``data/rows_<table>`` metric per table;
 returns the row counts. TensorFlow-free: it never imports TensorFlow, so it runs in seconds.
 """
+
 from __future__ import annotations
 
 import logging

@@ -22,6 +22,7 @@ R² of an output the rule keeps constant (break length) is undefined and left ou
 The task is TensorFlow-free except for the mlp, which seeds its own initialisers and
 shuffling from ``seed``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -85,33 +86,55 @@ def run(config: RunConfig, tracker: Tracker) -> dict[str, float]:
     test_families = families["test"]
     learned = evaluate_generator(generator, test_families)
     expert = evaluate_generator(ExpertGenerator(), test_families)
-    metrics.update({
-        "eval/true_satisfaction": float(learned.true_satisfaction.mean()),
-        "eval/expert_true_satisfaction": float(expert.true_satisfaction.mean()),
-        "eval/invalid_rate": learned.invalid_rate,
-        "perf/cv_seconds": cv_seconds,
-        "perf/fit_seconds": fit_seconds,
-        "perf/inference_ms_per_family": learned.ms_per_family,
-    })
+    metrics.update(
+        {
+            "eval/true_satisfaction": float(learned.true_satisfaction.mean()),
+            "eval/expert_true_satisfaction": float(expert.true_satisfaction.mean()),
+            "eval/invalid_rate": learned.invalid_rate,
+            "perf/cv_seconds": cv_seconds,
+            "perf/fit_seconds": fit_seconds,
+            "perf/inference_ms_per_family": learned.ms_per_family,
+        }
+    )
     tracker.log_metrics(metrics)
     _log_prediction_plot(tracker, source, arrays["test"][1], model.predict(arrays["test"][0]))
 
     directory = Path(config.paths.model_dir) / BASELINES_SUBDIR / source
-    metadata = artifacts.model_metadata(config, tracker, hyperparameters=dataclasses.asdict(regressor),
-                                        cv_r2=metrics["cv/r2"], test_r2=metrics["test/r2"])
+    metadata = artifacts.model_metadata(
+        config,
+        tracker,
+        hyperparameters=dataclasses.asdict(regressor),
+        cv_r2=metrics["cv/r2"],
+        test_r2=metrics["test/r2"],
+    )
     if source == "mlp":
         export_mlp(model, directory, model_version=version_tag, metadata=metadata)
     else:
         save_baseline(model, directory, source=source, model_version=version_tag, metadata=metadata)
     tracker.log_artifacts(directory, "model")
     tracker.set_tags({"imitation": source, "model_dir": str(directory)})
-    log.info("%s imitation regressor: cv R² %.4f, test R² %.4f, true satisfaction %.4f (expert %.4f); exported to %s",
-             source, metrics["cv/r2"], metrics["test/r2"], metrics["eval/true_satisfaction"],
-             metrics["eval/expert_true_satisfaction"], directory)
-    return {key: metrics[key] for key in (
-        "cv/r2", "cv/mse", "val/r2", "test/r2", "test/mse", "eval/true_satisfaction",
-        "eval/expert_true_satisfaction", "eval/invalid_rate",
-    )}
+    log.info(
+        "%s imitation regressor: cv R² %.4f, test R² %.4f, true satisfaction %.4f (expert %.4f); exported to %s",
+        source,
+        metrics["cv/r2"],
+        metrics["test/r2"],
+        metrics["eval/true_satisfaction"],
+        metrics["eval/expert_true_satisfaction"],
+        directory,
+    )
+    return {
+        key: metrics[key]
+        for key in (
+            "cv/r2",
+            "cv/mse",
+            "val/r2",
+            "test/r2",
+            "test/mse",
+            "eval/true_satisfaction",
+            "eval/expert_true_satisfaction",
+            "eval/invalid_rate",
+        )
+    }
 
 
 def _log_prediction_plot(tracker: Tracker, source: str, expected: np.ndarray, predicted: np.ndarray) -> None:

@@ -12,6 +12,7 @@ models go to the registry under ``paths.model_dir`` (what the service and ``brig
 serve) and to the MLflow Model Registry. ``reports/loop.md`` (under ``paths.reports_dir``) is the
 research view; the dashboard is ``<paths.reports_dir>/loop/dashboard.html`` and an MLflow artifact.
 """
+
 from __future__ import annotations
 
 import brightpath  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow loads)
@@ -28,11 +29,14 @@ def check(config: RunConfig) -> None:
     from brightpath.reward.models import AttentionConfig
 
     if not isinstance(config.reward_model, AttentionConfig):
-        raise ValueError(f"reward_model: the loop refreshes the attention reward model, "
-                         f"got {config.reward_model.name!r}")
+        raise ValueError(
+            f"reward_model: the loop refreshes the attention reward model, got {config.reward_model.name!r}"
+        )
     if config.env.reward_source != "model":
-        raise ValueError("env.reward_source: the loop trains against its reward model (model), got "
-                         f"{config.env.reward_source!r}; loop.oracle_reference measures the truth-rewarded PPO")
+        raise ValueError(
+            "env.reward_source: the loop trains against its reward model (model), got "
+            f"{config.env.reward_source!r}; loop.oracle_reference measures the truth-rewarded PPO"
+        )
 
 
 def run(config: RunConfig, tracker: Tracker) -> dict[str, float]:

@@ -26,6 +26,7 @@ continues from the last checkpoint, reproducing exactly what an uninterrupted ru
 iterations after the last checkpoint are computed (and logged) again. ``resume=false`` starts
 over and deletes that run name's old checkpoints.
 """
+
 from __future__ import annotations
 
 import logging
@@ -54,10 +55,15 @@ def check(config: RunConfig) -> None:
     """Only the attention reward model exports the SavedModel the environment scores with."""
     from brightpath.reward.models import AttentionConfig
 
-    if config.env.reward_source == "model" and config.env.reward_model_uri is None \
-            and not isinstance(config.reward_model, AttentionConfig):
-        raise ValueError(f"reward_model: expected attention (only it exports the SavedModel the environment "
-                         f"scores with), got {config.reward_model.name!r}")
+    if (
+        config.env.reward_source == "model"
+        and config.env.reward_model_uri is None
+        and not isinstance(config.reward_model, AttentionConfig)
+    ):
+        raise ValueError(
+            f"reward_model: expected attention (only it exports the SavedModel the environment "
+            f"scores with), got {config.reward_model.name!r}"
+        )
 
 
 def run(config: RunConfig, tracker: Tracker) -> dict[str, float]:
@@ -74,20 +80,29 @@ def run(config: RunConfig, tracker: Tracker) -> dict[str, float]:
 
     env = config.env
     tf_env = schedule_tf_environment(
-        env.num_envs, seed=config.seed, reward_source=env.reward_source, reward_model=scorer,
+        env.num_envs,
+        seed=config.seed,
+        reward_source=env.reward_source,
+        reward_model=scorer,
         families=artifacts.training_families(config) if env.families == "train" else None,
         reward_weights=dict(env.reward_weights),
     )
     learner = build_learner(tf_env, config.model, config.agent, seed=config.seed)
     directory = run_checkpoint_dir(config.paths.checkpoint_dir, config.run_name)
-    checkpoint = TrainingCheckpoint(directory, learner, tf_env.pyenv, max_to_keep=config.agent.checkpoints_to_keep,
-                                    resume=config.resume)
+    checkpoint = TrainingCheckpoint(
+        directory, learner, tf_env.pyenv, max_to_keep=config.agent.checkpoints_to_keep, resume=config.resume
+    )
     _record_run_id(directory, tracker, resume=config.resume)
 
     train_started = time.perf_counter()
-    history = train_ppo(learner, tf_env, start_iteration=checkpoint.start_iteration, history=checkpoint.history,
-                        checkpoint=checkpoint,
-                        callbacks=[MetricsLogger(tracker, scorer), ProgressBar(config.run_name)])
+    history = train_ppo(
+        learner,
+        tf_env,
+        start_iteration=checkpoint.start_iteration,
+        history=checkpoint.history,
+        checkpoint=checkpoint,
+        callbacks=[MetricsLogger(tracker, scorer), ProgressBar(config.run_name)],
+    )
     train_seconds = time.perf_counter() - train_started
     steps_run = history[-1]["env_steps"] - (checkpoint.history[-1]["env_steps"] if checkpoint.history else 0)
 
@@ -95,13 +110,15 @@ def run(config: RunConfig, tracker: Tracker) -> dict[str, float]:
     eval_started = time.perf_counter()
     metrics = evaluate(config, learner, generator_dir, scorer, tracker)
     tracker.log_figure(_learning_curve(history, metrics), "learning_curve")
-    metrics.update({
-        "perf/reward_model_setup_seconds": reward_seconds,
-        "perf/train_seconds": train_seconds,
-        "perf/env_steps_per_s": steps_run / train_seconds,
-        "perf/eval_seconds": time.perf_counter() - eval_started,
-        "perf/total_seconds": time.perf_counter() - started,
-    })
+    metrics.update(
+        {
+            "perf/reward_model_setup_seconds": reward_seconds,
+            "perf/train_seconds": train_seconds,
+            "perf/env_steps_per_s": steps_run / train_seconds,
+            "perf/eval_seconds": time.perf_counter() - eval_started,
+            "perf/total_seconds": time.perf_counter() - started,
+        }
+    )
     return metrics
 
 
@@ -131,8 +148,13 @@ def _record_run_id(directory: Path, tracker: Tracker, *, resume: bool) -> None:
     """Keep the MLflow run id next to the checkpoints (a resumed run says if they belong to another)."""
     run_id_file = directory / RUN_ID_FILE
     if resume and run_id_file.exists() and tracker.run_id and run_id_file.read_text().strip() != tracker.run_id:
-        log.warning("resume: the checkpoint in %s belongs to MLflow run %s, but run %s is open; continuing the "
-                    "checkpoint, logging to the open run", directory, run_id_file.read_text().strip(), tracker.run_id)
+        log.warning(
+            "resume: the checkpoint in %s belongs to MLflow run %s, but run %s is open; continuing the "
+            "checkpoint, logging to the open run",
+            directory,
+            run_id_file.read_text().strip(),
+            tracker.run_id,
+        )
     if tracker.run_id:
         run_id_file.write_text(tracker.run_id + "\n")
 
@@ -147,15 +169,23 @@ def export(config: RunConfig, learner, tracker: Tracker, scorer) -> Path:
 
     version = artifacts.model_version(config, tracker)
     metadata = artifacts.model_metadata(
-        config, tracker, model=config.model.name,
-        env_steps=config.agent.num_iterations * config.env.num_envs, reward_source=config.env.reward_source,
-        reward_model=str(scorer.scorer.model_dir) if scorer is not None else None)
+        config,
+        tracker,
+        model=config.model.name,
+        env_steps=config.agent.num_iterations * config.env.num_envs,
+        reward_source=config.env.reward_source,
+        reward_model=str(scorer.scorer.model_dir) if scorer is not None else None,
+    )
     policy = learner.agent.policy
     _, generator_dir = artifacts.publish(
-        config, GENERATOR_MODEL, lambda path: export_ppo_generator(policy, path, model_version=version), metadata)
+        config, GENERATOR_MODEL, lambda path: export_ppo_generator(policy, path, model_version=version), metadata
+    )
     _, policy_dir = artifacts.publish(
-        config, POLICY_MODEL,
-        lambda path: save_policy(policy, path, learner.agent.train_step_counter, model_version=version), metadata)
+        config,
+        POLICY_MODEL,
+        lambda path: save_policy(policy, path, learner.agent.train_step_counter, model_version=version),
+        metadata,
+    )
     tracker.log_artifacts(generator_dir, "generator")
     tracker.log_artifacts(policy_dir, "policy")
     return generator_dir
@@ -193,16 +223,20 @@ def evaluate(config: RunConfig, learner, generator_dir: Path, scorer, tracker: T
         **_summary("eval/expert_", expert, oracle_mean, seed=config.seed),
         "eval/oracle_true_satisfaction": oracle_mean,
         "eval/improvement_over_expert": float(ppo.true_satisfaction.mean() - expert.true_satisfaction.mean()),
-        "eval/export_max_unit_diff": float(np.max(np.abs(params_to_unit(ppo.params)
-                                                         - params_to_unit(unit_to_params(in_process))))),
+        "eval/export_max_unit_diff": float(
+            np.max(np.abs(params_to_unit(ppo.params) - params_to_unit(unit_to_params(in_process))))
+        ),
         "eval/n_families": float(len(families)),
     }
-    tracker.log_dict({"metrics": metrics, "families": origin, "generator_dir": str(generator_dir)},
-                     "eval/summary.json")
+    tracker.log_dict({"metrics": metrics, "families": origin, "generator_dir": str(generator_dir)}, "eval/summary.json")
     tracker.log_figure(_distribution_figure({"PPO": ppo, "expert": expert, "oracle": oracle}), "eval_distributions")
-    log.info("held-out true satisfaction: PPO %.4f (%.1f%% of oracle), expert %.4f, oracle %.4f",
-             metrics["eval/true_satisfaction"], metrics["eval/pct_of_oracle"],
-             metrics["eval/expert_true_satisfaction"], oracle_mean)
+    log.info(
+        "held-out true satisfaction: PPO %.4f (%.1f%% of oracle), expert %.4f, oracle %.4f",
+        metrics["eval/true_satisfaction"],
+        metrics["eval/pct_of_oracle"],
+        metrics["eval/expert_true_satisfaction"],
+        oracle_mean,
+    )
     return metrics
 
 

@@ -26,6 +26,7 @@ A second table compares each row with the expert rule (paired t-test, bootstrap 
 gives mean true satisfaction by grade band. Written to ``<paths.reports_dir>/results.md``,
 ``results.csv`` and ``results_distributions.png``, all logged to MLflow.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,14 +44,30 @@ log = logging.getLogger(__name__)
 
 CONFIG_GROUPS = ("data", "results")
 
-ROW_LABELS: dict[str, str] = dict(zip(RESULT_ROWS, (
-    "expert rule", "RF", "GBR", "Keras MLP", "PPO-MLP", "PPO-Transformer", "oracle")))
+ROW_LABELS: dict[str, str] = dict(
+    zip(RESULT_ROWS, ("expert rule", "RF", "GBR", "Keras MLP", "PPO-MLP", "PPO-Transformer", "oracle"))
+)
 """Row key (``experiments.schemas.RESULT_ROWS``) → label, in the table's order."""
 NOT_TRAINED = "not trained yet"
 CSV_COLUMNS: tuple[str, ...] = (
-    "row", "label", "status", "n_families", "true_satisfaction", "true_ci_low", "true_ci_high", "pct_of_oracle",
-    "proxy_satisfaction", "proxy_true_gap", "invalid_rate", "ms_per_family", "diff_vs_expert",
-    "diff_vs_expert_ci_low", "diff_vs_expert_ci_high", "p_vs_expert", "source", "model_version",
+    "row",
+    "label",
+    "status",
+    "n_families",
+    "true_satisfaction",
+    "true_ci_low",
+    "true_ci_high",
+    "pct_of_oracle",
+    "proxy_satisfaction",
+    "proxy_true_gap",
+    "invalid_rate",
+    "ms_per_family",
+    "diff_vs_expert",
+    "diff_vs_expert_ci_low",
+    "diff_vs_expert_ci_high",
+    "p_vs_expert",
+    "source",
+    "model_version",
 )
 
 
@@ -79,8 +96,7 @@ def run(config: RunConfig, tracker: Tracker) -> dict[str, float]:
         row = _resolve(key, config, families)
         if row.generator is not None:
             log.info("evaluating %s (%s) on %d families", row.label, row.origin, len(families))
-            row.evaluation = artifacts.evaluate(row.generator, families, scorer=scorer,
-                                                min_coverage=spec.min_coverage)
+            row.evaluation = artifacts.evaluate(row.generator, families, scorer=scorer, min_coverage=spec.min_coverage)
         rows.append(row)
 
     table = _table(rows, families, seed=seed, n_bootstrap=spec.n_bootstrap)
@@ -99,8 +115,18 @@ def run(config: RunConfig, tracker: Tracker) -> dict[str, float]:
     for record in table.to_dict("records"):
         if record["status"] != "ok":
             continue
-        for column in ("true_satisfaction", "true_ci_low", "true_ci_high", "pct_of_oracle", "proxy_satisfaction",
-                       "proxy_true_gap", "invalid_rate", "ms_per_family", "diff_vs_expert", "p_vs_expert"):
+        for column in (
+            "true_satisfaction",
+            "true_ci_low",
+            "true_ci_high",
+            "pct_of_oracle",
+            "proxy_satisfaction",
+            "proxy_true_gap",
+            "invalid_rate",
+            "ms_per_family",
+            "diff_vs_expert",
+            "p_vs_expert",
+        ):
             value = record[column]
             if value is not None and np.isfinite(value):
                 metrics[f"results/{record['row']}/{column}"] = float(value)
@@ -116,8 +142,10 @@ def _resolve(key: str, config: RunConfig, families) -> Row:
 
     label = ROW_LABELS[key]
     spec = config.results
-    resolve = lambda source: artifacts.generator(config, source, families, seed=config.seed,  # noqa: E731
-                                                 oracle_config=spec.oracle, name=key)
+
+    def resolve(source):
+        return artifacts.generator(config, source, families, seed=config.seed, oracle_config=spec.oracle, name=key)
+
     try:
         if key in ("expert", "oracle"):
             return Row(key, label, "ok", resolve(key), "rule" if key == "expert" else "hidden-truth search")
@@ -152,14 +180,21 @@ def _table(rows: list[Row], families, *, seed: int, n_bootstrap: int):
     for row in rows:
         ev = row.evaluation
         record: dict[str, Any] = {c: nan for c in CSV_COLUMNS}
-        record.update(row=row.key, label=row.label, status=row.status, n_families=len(families), source="",
-                      model_version="")
+        record.update(
+            row=row.key, label=row.label, status=row.status, n_families=len(families), source="", model_version=""
+        )
         if ev is not None:
             true = ev.true_satisfaction
             low, high = bootstrap_ci(true, seed=seed, n_bootstrap=n_bootstrap)
-            record.update(true_satisfaction=float(true.mean()), true_ci_low=low, true_ci_high=high,
-                          invalid_rate=ev.invalid_rate, ms_per_family=ev.ms_per_family, source=ev.source,
-                          model_version=ev.model_version)
+            record.update(
+                true_satisfaction=float(true.mean()),
+                true_ci_low=low,
+                true_ci_high=high,
+                invalid_rate=ev.invalid_rate,
+                ms_per_family=ev.ms_per_family,
+                source=ev.source,
+                model_version=ev.model_version,
+            )
             if oracle is not None:
                 record["pct_of_oracle"] = 100.0 * float(true.mean()) / float(oracle.true_satisfaction.mean())
             if ev.proxy_satisfaction is not None:
@@ -167,8 +202,12 @@ def _table(rows: list[Row], families, *, seed: int, n_bootstrap: int):
                 record["proxy_true_gap"] = float((ev.proxy_satisfaction - true).mean())
             if expert is not None and row.key != "expert":
                 versus = paired_test(true, expert.true_satisfaction, seed=seed, n_bootstrap=n_bootstrap)
-                record.update(diff_vs_expert=versus.mean_difference, diff_vs_expert_ci_low=versus.ci_low,
-                              diff_vs_expert_ci_high=versus.ci_high, p_vs_expert=versus.p_value)
+                record.update(
+                    diff_vs_expert=versus.mean_difference,
+                    diff_vs_expert_ci_low=versus.ci_low,
+                    diff_vs_expert_ci_high=versus.ci_high,
+                    p_vs_expert=versus.p_value,
+                )
         records.append(record)
     return pd.DataFrame.from_records(records, columns=list(CSV_COLUMNS))
 
@@ -205,21 +244,34 @@ def _markdown(table, rows: list[Row], families, info: dict, config: RunConfig, p
             f"| {r['label']} | {r['true_satisfaction']:.4f} [{r['true_ci_low']:.4f}, {r['true_ci_high']:.4f}] "
             f"| {_fmt(r['pct_of_oracle'], '.1f')}{'' if not np.isfinite(r['pct_of_oracle']) else ' %'} "
             f"| {_fmt(r['proxy_satisfaction'], '.4f')} | {_fmt(r['proxy_true_gap'], '+.4f')} "
-            f"| {100 * r['invalid_rate']:.1f} % | {r['ms_per_family']:.3g} |")
-    lines += ["", "## Against the expert rule (paired t-test on the same families)", "",
-              "| generator | Δ true satisfaction (95% CI) | p-value | verdict |", "|---|---|---|---|"]
+            f"| {100 * r['invalid_rate']:.1f} % | {r['ms_per_family']:.3g} |"
+        )
+    lines += [
+        "",
+        "## Against the expert rule (paired t-test on the same families)",
+        "",
+        "| generator | Δ true satisfaction (95% CI) | p-value | verdict |",
+        "|---|---|---|---|",
+    ]
     for r in table.to_dict("records"):
         if r["status"] != "ok" or r["row"] == "expert" or not np.isfinite(r["diff_vs_expert"]):
             continue
         verdict = "no significant difference"
         if r["p_vs_expert"] < 0.05 and r["diff_vs_expert"] != 0:
             verdict = "better than the rule" if r["diff_vs_expert"] > 0 else "worse than the rule"
-        lines.append(f"| {r['label']} | {r['diff_vs_expert']:+.4f} [{r['diff_vs_expert_ci_low']:+.4f}, "
-                     f"{r['diff_vs_expert_ci_high']:+.4f}] | {r['p_vs_expert']:.4g} | {verdict} |")
-    lines += ["", "## Mean true satisfaction by grade band", "",
-              "| generator | " + " | ".join(f"{b} (n={int((families.grade_band == i).sum())})"
-                                          for i, b in enumerate(GRADE_BANDS)) + " |",
-              "|---|" + "---|" * len(GRADE_BANDS)]
+        lines.append(
+            f"| {r['label']} | {r['diff_vs_expert']:+.4f} [{r['diff_vs_expert_ci_low']:+.4f}, "
+            f"{r['diff_vs_expert_ci_high']:+.4f}] | {r['p_vs_expert']:.4g} | {verdict} |"
+        )
+    lines += [
+        "",
+        "## Mean true satisfaction by grade band",
+        "",
+        "| generator | "
+        + " | ".join(f"{b} (n={int((families.grade_band == i).sum())})" for i, b in enumerate(GRADE_BANDS))
+        + " |",
+        "|---|" + "---|" * len(GRADE_BANDS),
+    ]
     for row in rows:
         if row.evaluation is None:
             continue
@@ -228,8 +280,11 @@ def _markdown(table, rows: list[Row], families, info: dict, config: RunConfig, p
             mask = families.grade_band == i
             cells.append(f"{row.evaluation.true_satisfaction[mask].mean():.4f}" if mask.any() else "n/a")
         lines.append(f"| {row.label} | " + " | ".join(cells) + " |")
-    origins = [f"- {row.label}: {row.origin} ({row.evaluation.source}, version {row.evaluation.model_version})"
-               for row in rows if row.evaluation is not None]
+    origins = [
+        f"- {row.label}: {row.origin} ({row.evaluation.source}, version {row.evaluation.model_version})"
+        for row in rows
+        if row.evaluation is not None
+    ]
     lines += ["", "## Where each row's model came from", "", *origins, ""]
     return "\n".join(lines)
 
@@ -245,9 +300,17 @@ def _distribution_figure(rows: list[Row]):
     labels = [row.label for row in present]
     panels = [("true satisfaction (hidden truth)", [row.evaluation.true_satisfaction for row in present])]
     if has_proxy:
-        panels.append(("reward-model satisfaction (proxy)",
-                       [row.evaluation.proxy_satisfaction if row.evaluation.proxy_satisfaction is not None
-                        else np.array([np.nan]) for row in present]))
+        panels.append(
+            (
+                "reward-model satisfaction (proxy)",
+                [
+                    row.evaluation.proxy_satisfaction
+                    if row.evaluation.proxy_satisfaction is not None
+                    else np.array([np.nan])
+                    for row in present
+                ],
+            )
+        )
     for ax, (title, data) in zip(axes, panels):
         if data:
             ax.boxplot(data, showmeans=True, whis=(5, 95))

@@ -30,6 +30,7 @@ sweep them (``-m ... reward_model=attention,gbr,mlp``: one child run each under 
 parent run), or, inside one run, call ``train_and_evaluate`` per model with a shared
 ``load_reward_datasets(config)`` and a prefix.
 """
+
 from __future__ import annotations
 
 import logging
@@ -96,17 +97,24 @@ def load_reward_datasets(config: RunConfig) -> RewardDatasets:
     frames = {split: load_split(root, version, split) for split in ("train", "val", "test")}
     calibration = fit_calibration(frames["train"])
     truth_table = pd.read_parquet(root / "synthetic" / version / "truth.parquet")
-    data = {split: data_from_table(frame, calibration, truth_table if split == "test" else None)
-            for split, frame in frames.items()}
-    offdist = simulated_set(load_families(root, version, "test"),
-                            np.random.default_rng([config.seed, OFFDIST_STREAM]), calibration)
-    return RewardDatasets(calibration, data["train"], data["val"], {"test": data["test"], "offdist": offdist},
-                          time.perf_counter() - started)
+    data = {
+        split: data_from_table(frame, calibration, truth_table if split == "test" else None)
+        for split, frame in frames.items()
+    }
+    offdist = simulated_set(
+        load_families(root, version, "test"), np.random.default_rng([config.seed, OFFDIST_STREAM]), calibration
+    )
+    return RewardDatasets(
+        calibration,
+        data["train"],
+        data["val"],
+        {"test": data["test"], "offdist": offdist},
+        time.perf_counter() - started,
+    )
 
 
 def train_and_evaluate(
-    config: RunConfig, tracker: Tracker, model_config: Any, *, datasets: RewardDatasets | None = None,
-    prefix: str = "",
+    config: RunConfig, tracker: Tracker, model_config: Any, *, datasets: RewardDatasets | None = None, prefix: str = ""
 ) -> dict[str, float]:
     """Steps 1–4 of the module docstring for one reward model.
 
@@ -127,14 +135,23 @@ def train_and_evaluate(
     seed = config.seed
     if datasets is None:
         datasets = load_reward_datasets(config)
-    tracker.log_params({f"{prefix}reward.rows_{split}": len(rows) for split, rows in
-                        {"train": datasets.train, "val": datasets.val, **datasets.sets}.items()})
+    tracker.log_params(
+        {
+            f"{prefix}reward.rows_{split}": len(rows)
+            for split, rows in {"train": datasets.train, "val": datasets.val, **datasets.sets}.items()
+        }
+    )
     tracker.log_dict(datasets.calibration.to_dict(), f"{prefix}reward/target_calibration.json")
 
     def log_epoch(epoch: int, values: dict[str, float]) -> None:
-        tracker.log_metrics({f"{prefix}reward/train_loss": values["train_loss"],
-                             f"{prefix}reward/val_loss": values["val_loss"],
-                             f"{prefix}reward/epoch_seconds": values["seconds"]}, step=epoch)
+        tracker.log_metrics(
+            {
+                f"{prefix}reward/train_loss": values["train_loss"],
+                f"{prefix}reward/val_loss": values["val_loss"],
+                f"{prefix}reward/epoch_seconds": values["seconds"],
+            },
+            step=epoch,
+        )
 
     trained = train_reward_model(model_config, datasets.train, datasets.val, seed=seed, on_epoch=log_epoch)
     metrics = {
@@ -155,15 +172,22 @@ def train_and_evaluate(
         tracker.log_figure(residual_figure(predictions, rows, label), f"{prefix}{set_name}_residuals")
 
     metadata = artifacts.model_metadata(
-        config, tracker, target_calibration=datasets.calibration.to_dict(),
+        config,
+        tracker,
+        target_calibration=datasets.calibration.to_dict(),
         test_spearman_true_satisfaction=metrics["test/spearman_true_satisfaction"],
-        offdist_spearman_true_satisfaction=metrics["offdist/spearman_true_satisfaction"])
+        offdist_spearman_true_satisfaction=metrics["offdist/spearman_true_satisfaction"],
+    )
     save_model(config, tracker, trained, metadata, prefix=prefix)
     metrics = {f"{prefix}{key}": value for key, value in metrics.items()}
     tracker.log_metrics(metrics)
-    log.info("%s reward model: test Spearman %.3f, off-distribution %.3f (truth), %.1f s training", name,
-             metrics[f"{prefix}test/spearman_true_satisfaction"],
-             metrics[f"{prefix}offdist/spearman_true_satisfaction"], trained.history.seconds)
+    log.info(
+        "%s reward model: test Spearman %.3f, off-distribution %.3f (truth), %.1f s training",
+        name,
+        metrics[f"{prefix}test/spearman_true_satisfaction"],
+        metrics[f"{prefix}offdist/spearman_true_satisfaction"],
+        trained.history.seconds,
+    )
     return metrics
 
 
@@ -176,14 +200,20 @@ def save_model(config: RunConfig, tracker: Tracker, trained, metadata: dict, *, 
         from brightpath.reward.scoring import export_reward_model
 
         _, directory = artifacts.publish(
-            config, artifacts.REWARD_MODEL,
+            config,
+            artifacts.REWARD_MODEL,
             lambda path: export_reward_model(trained.model, trained.preprocessing, path, model_version=version),
-            metadata)
+            metadata,
+        )
     else:
         from brightpath.reward.baselines import save_reward_baseline
 
-        directory = save_reward_baseline(trained.model, trained.config,
-                                         Path(config.paths.model_dir) / BASELINES_SUBDIR / trained.name,
-                                         model_version=version, metadata=metadata)
+        directory = save_reward_baseline(
+            trained.model,
+            trained.config,
+            Path(config.paths.model_dir) / BASELINES_SUBDIR / trained.name,
+            model_version=version,
+            metadata=metadata,
+        )
     tracker.log_artifacts(directory, artifact_path)
     return directory

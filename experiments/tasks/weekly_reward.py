@@ -26,6 +26,7 @@ In order:
 
 ``+exp=weeks`` runs this task as a child run when it finds no weekly reward model.
 """
+
 from __future__ import annotations
 
 import logging
@@ -64,20 +65,33 @@ def run(config: RunConfig, tracker: Tracker) -> dict[str, float]:
     logs = simulate_split_logs(config)
     calibration = fit_calibration(feedback_columns(logs["train"]))
     data = {split: split_logs.rows(calibration, with_truth=split == "test") for split, split_logs in logs.items()}
-    sets = {"test": data["test"], "offdist": candidate_set(
-        logs["test"], calibration, np.random.default_rng([config.seed, CANDIDATES_STREAM]),
-        per_row=config.weeks.logs.candidates_per_row, rows_per_week=config.weeks.logs.candidate_rows_per_week)}
+    sets = {
+        "test": data["test"],
+        "offdist": candidate_set(
+            logs["test"],
+            calibration,
+            np.random.default_rng([config.seed, CANDIDATES_STREAM]),
+            per_row=config.weeks.logs.candidates_per_row,
+            rows_per_week=config.weeks.logs.candidate_rows_per_week,
+        ),
+    }
     data_seconds = time.perf_counter() - started
     tracker.log_params({f"weekly_reward.rows_{name}": len(rows) for name, rows in {**data, **sets}.items()})
     tracker.log_dict(calibration.to_dict(), "weekly_reward/target_calibration.json")
 
     def log_epoch(epoch: int, values: dict[str, float]) -> None:
-        tracker.log_metrics({"weekly_reward/train_loss": values["train_loss"],
-                             "weekly_reward/val_loss": values["val_loss"],
-                             "weekly_reward/epoch_seconds": values["seconds"]}, step=epoch)
+        tracker.log_metrics(
+            {
+                "weekly_reward/train_loss": values["train_loss"],
+                "weekly_reward/val_loss": values["val_loss"],
+                "weekly_reward/epoch_seconds": values["seconds"],
+            },
+            step=epoch,
+        )
 
-    trained = train_weekly_model(config.weeks.reward_model, data["train"], data["val"], seed=config.seed,
-                                 on_epoch=log_epoch)
+    trained = train_weekly_model(
+        config.weeks.reward_model, data["train"], data["val"], seed=config.seed, on_epoch=log_epoch
+    )
     metrics = {
         "train/seconds": trained.history.seconds,
         "train/epochs": float(len(trained.history.epochs)),
@@ -90,26 +104,39 @@ def run(config: RunConfig, tracker: Tracker) -> dict[str, float]:
         predicted = trained.predict(rows.inputs)
         metrics[f"perf/{name}_predict_weeks_per_s"] = len(rows) / (time.perf_counter() - tick)
         blind = trained.predict(rows.inputs.without_history())
-        metrics.update({f"{name}/{k}": v for k, v in
-                        regression_metrics(predicted, observed=rows.targets, truth=rows.truth).items()})
+        metrics.update(
+            {
+                f"{name}/{k}": v
+                for k, v in regression_metrics(predicted, observed=rows.targets, truth=rows.truth).items()
+            }
+        )
         metrics.update({f"{name}/nohistory_{k}": v for k, v in regression_metrics(blind, truth=rows.truth).items()})
         truth = rows.truth["satisfaction"]
         metrics[f"{name}/within_family_spearman_true_satisfaction"] = within_group_spearman(
-            predicted[:, 0], truth, rows.group)
+            predicted[:, 0], truth, rows.group
+        )
         metrics[f"{name}/nohistory_within_family_spearman_true_satisfaction"] = within_group_spearman(
-            blind[:, 0], truth, rows.group)
+            blind[:, 0], truth, rows.group
+        )
         if name == "test":
             for week in REPORTED_WEEKS:
                 lived = rows.week_index == week
                 if lived.any():
                     metrics[f"test/spearman_true_satisfaction_week{week}"] = regression_metrics(
-                        predicted[lived], truth={"satisfaction": truth[lived]})["spearman_true_satisfaction"]
+                        predicted[lived], truth={"satisfaction": truth[lived]}
+                    )["spearman_true_satisfaction"]
     directory = publish(config, tracker, trained, calibration, metrics)
     tracker.log_metrics(metrics)
-    log.info("weekly reward model: test Spearman %.3f (%.3f without history), off-distribution %.3f, within-family "
-             "%.3f; %.0f s training; %s", metrics["test/spearman_true_satisfaction"],
-             metrics["test/nohistory_spearman_true_satisfaction"], metrics["offdist/spearman_true_satisfaction"],
-             metrics["offdist/within_family_spearman_true_satisfaction"], trained.history.seconds, directory)
+    log.info(
+        "weekly reward model: test Spearman %.3f (%.3f without history), off-distribution %.3f, within-family "
+        "%.3f; %.0f s training; %s",
+        metrics["test/spearman_true_satisfaction"],
+        metrics["test/nohistory_spearman_true_satisfaction"],
+        metrics["offdist/spearman_true_satisfaction"],
+        metrics["offdist/within_family_spearman_true_satisfaction"],
+        trained.history.seconds,
+        directory,
+    )
     return metrics
 
 
@@ -123,9 +150,15 @@ def simulate_split_logs(config: RunConfig) -> dict:
     families_seed, splits_seed, *weeks_seeds = np.random.SeedSequence([config.seed, LOGS_STREAM]).spawn(5)
     families = sample_families(spec.n_families, np.random.default_rng(families_seed), first_id=FIRST_FAMILY_ID)
     split = family_splits(spec.n_families, spec.val_fraction, spec.test_fraction, np.random.default_rng(splits_seed))
-    return {name: simulate_logs(families.take(np.flatnonzero(split == name)), config.weeks.weeks,
-                                np.random.default_rng(seed), school_year=config.weeks.school_year)
-            for name, seed in zip(("train", "val", "test"), weeks_seeds)}
+    return {
+        name: simulate_logs(
+            families.take(np.flatnonzero(split == name)),
+            config.weeks.weeks,
+            np.random.default_rng(seed),
+            school_year=config.weeks.school_year,
+        )
+        for name, seed in zip(("train", "val", "test"), weeks_seeds)
+    }
 
 
 def publish(config: RunConfig, tracker: Tracker, trained, calibration, metrics: dict[str, float]) -> Path:
@@ -134,13 +167,19 @@ def publish(config: RunConfig, tracker: Tracker, trained, calibration, metrics: 
 
     version = artifacts.model_version(config, tracker)
     metadata = artifacts.model_metadata(
-        config, tracker, target_calibration=calibration.to_dict(), weeks=config.weeks.weeks,
+        config,
+        tracker,
+        target_calibration=calibration.to_dict(),
+        weeks=config.weeks.weeks,
         test_spearman_true_satisfaction=metrics["test/spearman_true_satisfaction"],
         offdist_spearman_true_satisfaction=metrics["offdist/spearman_true_satisfaction"],
-        offdist_within_family_spearman_true_satisfaction=metrics["offdist/within_family_spearman_true_satisfaction"])
+        offdist_within_family_spearman_true_satisfaction=metrics["offdist/within_family_spearman_true_satisfaction"],
+    )
     _, directory = artifacts.publish(
-        config, MODEL_KIND,
+        config,
+        MODEL_KIND,
         lambda path: export_weekly_reward_model(trained.model, trained.preprocessing, path, model_version=version),
-        metadata)
+        metadata,
+    )
     tracker.log_artifacts(directory, "model")
     return directory

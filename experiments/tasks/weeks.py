@@ -31,6 +31,7 @@ Wiring only; the algorithm is ``agents.training.train_ppo`` (whole episodes, GAE
    2–4, the issue's bars, what the policy does after each kind of adjustment, examples), also
    logged to MLflow.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -72,9 +73,16 @@ def late_weeks(weeks: int) -> slice:
 def tested_weeks(weeks: int) -> list[int]:
     """The 0-based indices of ``TESTED_WEEKS`` within an episode of ``weeks`` weeks."""
     return [w - 1 for w in TESTED_WEEKS if w <= weeks]
+
+
 ALPHA = 0.05
 EXPERT, RULE, OPTIMISER, ONE_SHOT, ORACLE = (
-    "expert rule", "adjustment-following rule", "per-family optimiser", "one-shot PPO repeated", "per-week oracle")
+    "expert rule",
+    "adjustment-following rule",
+    "per-family optimiser",
+    "one-shot PPO repeated",
+    "per-week oracle",
+)
 SAME_FEEDBACK = (RULE, OPTIMISER, ONE_SHOT)
 """The baselines that see what the adaptive policy sees (issue 11): it must beat each of them."""
 
@@ -82,14 +90,19 @@ SAME_FEEDBACK = (RULE, OPTIMISER, ONE_SHOT)
 def check(config: RunConfig) -> None:
     """The weeks networks read the raw observation, and the batch splits into whole minibatches."""
     if not config.model.name.startswith("weeks_"):
-        raise ValueError(f"model: expected a multi-week network (weeks_mlp, weeks_transformer, weeks_rnn), "
-                         f"got {config.model.name!r}")
+        raise ValueError(
+            f"model: expected a multi-week network (weeks_mlp, weeks_transformer, weeks_rnn), got {config.model.name!r}"
+        )
     if config.agent.normalize_observations:
-        raise ValueError("agent.normalize_observations: expected false for the weeks networks (they read the history "
-                         "mask raw; every observation part is already on a 0-1 or -1-1 scale): use agent=weeks_ppo")
+        raise ValueError(
+            "agent.normalize_observations: expected false for the weeks networks (they read the history "
+            "mask raw; every observation part is already on a 0-1 or -1-1 scale): use agent=weeks_ppo"
+        )
     if config.weeks.num_envs % config.agent.minibatch_size:
-        raise ValueError(f"weeks.num_envs: expected a multiple of agent.minibatch_size="
-                         f"{config.agent.minibatch_size}, got {config.weeks.num_envs}")
+        raise ValueError(
+            f"weeks.num_envs: expected a multiple of agent.minibatch_size="
+            f"{config.agent.minibatch_size}, got {config.weeks.num_envs}"
+        )
 
 
 def run(config: RunConfig, tracker: Tracker) -> dict[str, float]:
@@ -104,16 +117,33 @@ def run(config: RunConfig, tracker: Tracker) -> dict[str, float]:
     scorer = artifacts.weekly_reward_model(config, tracker) if spec.reward_source == "model" else None
     reward_seconds = time.perf_counter() - started
     tf_env = schedule_tf_environment(
-        spec.num_envs, seed=config.seed, env_id=envs.WEEKS_ENV_ID, weeks=spec.weeks, action_mode=spec.action_mode,
-        school_year=spec.school_year, reward_source=spec.reward_source, reward_model=scorer)
+        spec.num_envs,
+        seed=config.seed,
+        env_id=envs.WEEKS_ENV_ID,
+        weeks=spec.weeks,
+        action_mode=spec.action_mode,
+        school_year=spec.school_year,
+        reward_source=spec.reward_source,
+        reward_model=scorer,
+    )
     learner = build_learner(tf_env, config.model, config.agent, seed=config.seed)
-    checkpoint = TrainingCheckpoint(run_checkpoint_dir(config.paths.checkpoint_dir, config.run_name), learner,
-                                    tf_env.pyenv, max_to_keep=config.agent.checkpoints_to_keep, resume=config.resume)
+    checkpoint = TrainingCheckpoint(
+        run_checkpoint_dir(config.paths.checkpoint_dir, config.run_name),
+        learner,
+        tf_env.pyenv,
+        max_to_keep=config.agent.checkpoints_to_keep,
+        resume=config.resume,
+    )
     vector_env = tf_env.pyenv.gym_env.unwrapped
     train_started = time.perf_counter()
-    history = train_ppo(learner, tf_env, start_iteration=checkpoint.start_iteration, history=checkpoint.history,
-                        checkpoint=checkpoint, callbacks=[WeeksMetricsLogger(tracker, vector_env),
-                                                          ProgressBar(config.run_name)])
+    history = train_ppo(
+        learner,
+        tf_env,
+        start_iteration=checkpoint.start_iteration,
+        history=checkpoint.history,
+        checkpoint=checkpoint,
+        callbacks=[WeeksMetricsLogger(tracker, vector_env), ProgressBar(config.run_name)],
+    )
     train_seconds = time.perf_counter() - train_started
     steps_run = history[-1]["env_steps"] - (checkpoint.history[-1]["env_steps"] if checkpoint.history else 0)
 
@@ -121,13 +151,15 @@ def run(config: RunConfig, tracker: Tracker) -> dict[str, float]:
     eval_started = time.perf_counter()
     metrics = evaluate(config, generator_dir, tracker, learner=learner)
     tracker.log_figure(_learning_curve(history), "learning_curve")
-    metrics.update({
-        "perf/reward_model_setup_seconds": reward_seconds,
-        "perf/train_seconds": train_seconds,
-        "perf/env_steps_per_s": steps_run / train_seconds,
-        "perf/eval_seconds": time.perf_counter() - eval_started,
-        "perf/total_seconds": time.perf_counter() - started,
-    })
+    metrics.update(
+        {
+            "perf/reward_model_setup_seconds": reward_seconds,
+            "perf/train_seconds": train_seconds,
+            "perf/env_steps_per_s": steps_run / train_seconds,
+            "perf/eval_seconds": time.perf_counter() - eval_started,
+            "perf/total_seconds": time.perf_counter() - started,
+        }
+    )
     if scorer is not None and vector_env.step_seconds > 0:
         metrics["perf/reward_model_step_share"] = vector_env.rewards.model_seconds / vector_env.step_seconds
     return metrics
@@ -153,8 +185,9 @@ class WeeksMetricsLogger:
         family_weeks = metrics["perf/env_steps_per_s"] * metrics["perf/iteration_seconds"]
         extra = {"perf/reward_model_time_share": model / metrics["perf/iteration_seconds"]}
         if step > 0:
-            extra.update({"perf/reward_model_step_share": model / step,
-                          "perf/env_family_weeks_per_s": family_weeks / step})
+            extra.update(
+                {"perf/reward_model_step_share": model / step, "perf/env_family_weeks_per_s": family_weeks / step}
+            )
         self.tracker.log_metrics({**metrics, **extra}, step=env_steps)
 
     def on_train_end(self) -> None:
@@ -172,14 +205,30 @@ def export(config: RunConfig, learner, tracker: Tracker, scorer) -> Path:
     spec = config.weeks
     version = artifacts.model_version(config, tracker)
     metadata = artifacts.model_metadata(
-        config, tracker, model=config.model.name, weeks=spec.weeks, action_mode=spec.action_mode,
-        env_steps=config.agent.num_iterations * spec.num_envs * spec.weeks, reward_source=spec.reward_source,
-        reward_model=str(scorer.model_dir) if scorer is not None else None)
+        config,
+        tracker,
+        model=config.model.name,
+        weeks=spec.weeks,
+        action_mode=spec.action_mode,
+        env_steps=config.agent.num_iterations * spec.num_envs * spec.weeks,
+        reward_source=spec.reward_source,
+        reward_model=str(scorer.model_dir) if scorer is not None else None,
+    )
     policy = learner.agent.policy
-    _, generator_dir = artifacts.publish(config, WEEKLY_GENERATOR, lambda path: export_weekly_generator(
-        policy, path, weeks=spec.weeks, action_mode=spec.action_mode, model_version=version), metadata)
-    _, policy_dir = artifacts.publish(config, WEEKLY_POLICY, lambda path: save_policy(
-        policy, path, learner.agent.train_step_counter, model_version=version), metadata)
+    _, generator_dir = artifacts.publish(
+        config,
+        WEEKLY_GENERATOR,
+        lambda path: export_weekly_generator(
+            policy, path, weeks=spec.weeks, action_mode=spec.action_mode, model_version=version
+        ),
+        metadata,
+    )
+    _, policy_dir = artifacts.publish(
+        config,
+        WEEKLY_POLICY,
+        lambda path: save_policy(policy, path, learner.agent.train_step_counter, model_version=version),
+        metadata,
+    )
     tracker.log_artifacts(generator_dir, WEEKLY_GENERATOR)
     tracker.log_artifacts(policy_dir, WEEKLY_POLICY)
     return generator_dir
@@ -217,23 +266,31 @@ def evaluate(config: RunConfig, generator_dir: Path, tracker: Tracker, *, learne
     from brightpath.inference import WeeklyGeneratorModel
 
     spec = config.weeks
-    families, starts = evaluation_cohort(spec.eval_families, spec.weeks, seed=spec.eval_seed,
-                                         school_year=spec.school_year)
+    families, starts = evaluation_cohort(
+        spec.eval_families, spec.weeks, seed=spec.eval_seed, school_year=spec.school_year
+    )
     cache = Path(config.paths.cache_dir) / EVAL_CACHE_SUBDIR / _cohort_key(spec)
 
     def lived(policy):
         return run_weekly_policy(policy, families, starts, spec.weeks, seed=spec.eval_seed)
 
-    runs = {EXPERT: lived(RepeatedGenerator(ExpertGenerator(), name=EXPERT)), RULE: lived(AdjustmentFollower()),
-            OPTIMISER: lived(FamilyBayesOpt())}
+    runs = {
+        EXPERT: lived(RepeatedGenerator(ExpertGenerator(), name=EXPERT)),
+        RULE: lived(AdjustmentFollower()),
+        OPTIMISER: lived(FamilyBayesOpt()),
+    }
     if spec.one_shot_generator is not None:
         try:
-            one_shot = artifacts.generator(config, spec.one_shot_generator, families, seed=spec.eval_seed,
-                                           oracle_config=spec.oracle)
+            one_shot = artifacts.generator(
+                config, spec.one_shot_generator, families, seed=spec.eval_seed, oracle_config=spec.oracle
+            )
             runs[ONE_SHOT] = lived(RepeatedGenerator(one_shot, name=ONE_SHOT))
         except ModelLoadError as exc:
-            log.warning("one-shot PPO row left out: no usable one-shot generator %r (%s); train one with +exp=ppo",
-                        spec.one_shot_generator, exc)
+            log.warning(
+                "one-shot PPO row left out: no usable one-shot generator %r (%s); train one with +exp=ppo",
+                spec.one_shot_generator,
+                exc,
+            )
     model = WeeklyGeneratorModel(generator_dir)
     label = f"adaptive PPO ({config.model.name})" + ("" if spec.reward_source == "model" else ", oracle reward")
     runs[label] = lived(WeeklyGeneratorPolicy(model, name=label))
@@ -251,12 +308,23 @@ def evaluate(config: RunConfig, generator_dir: Path, tracker: Tracker, *, learne
         metrics["eval/export_max_unit_diff"] = _export_difference(learner, model, families, starts, config)
     changes = {name: adaptations(runs[name]) for name in (label, RULE)}
     report = write_report(config, tracker, rows, label, runs, changes, metrics)
-    tracker.log_dict({"metrics": metrics, "cohort": {"n": spec.eval_families, "weeks": spec.weeks,
-                                                     "seed": spec.eval_seed, "key": cache.name},
-                      "generator_dir": str(generator_dir)}, "eval/summary.json")
-    log.info("weeks %d-%d: %s %.4f (%.1f%% of the per-week oracle); report %s", late_weeks(spec.weeks).start + 1,
-             spec.weeks, label,
-             metrics["eval/late_true_satisfaction"], metrics["eval/late_pct_of_oracle"], report)
+    tracker.log_dict(
+        {
+            "metrics": metrics,
+            "cohort": {"n": spec.eval_families, "weeks": spec.weeks, "seed": spec.eval_seed, "key": cache.name},
+            "generator_dir": str(generator_dir),
+        },
+        "eval/summary.json",
+    )
+    log.info(
+        "weeks %d-%d: %s %.4f (%.1f%% of the per-week oracle); report %s",
+        late_weeks(spec.weeks).start + 1,
+        spec.weeks,
+        label,
+        metrics["eval/late_true_satisfaction"],
+        metrics["eval/late_pct_of_oracle"],
+        report,
+    )
     return metrics
 
 
@@ -282,8 +350,13 @@ def _weekly_oracle(config: RunConfig, families, starts, cache: Path) -> np.ndarr
     started = time.perf_counter()
     satisfaction = weekly_oracle(families, starts, spec.weeks, seed=spec.eval_seed, config=spec.oracle).satisfaction
     _write_npy(path, satisfaction)
-    log.info("per-week oracle: %d families x %d weeks searched in %.1f s; cached in %s", len(families), spec.weeks,
-             time.perf_counter() - started, path)
+    log.info(
+        "per-week oracle: %d families x %d weeks searched in %.1f s; cached in %s",
+        len(families),
+        spec.weeks,
+        time.perf_counter() - started,
+        path,
+    )
     return satisfaction
 
 
@@ -327,14 +400,16 @@ def _metrics(runs: Mapping[str, Any], label: str, hidden: np.ndarray, oracle: np
     adaptive = runs[label].satisfaction
     late, tested = late_weeks(adaptive.shape[1]), tested_weeks(adaptive.shape[1])
     metrics = {f"eval/true_satisfaction_week{w + 1}": float(adaptive[:, w].mean()) for w in range(adaptive.shape[1])}
-    metrics.update({
-        "eval/late_true_satisfaction": float(adaptive[:, late].mean()),
-        "eval/oracle_late_true_satisfaction": float(oracle[:, late].mean()),
-        "eval/late_pct_of_oracle": 100.0 * float(adaptive[:, late].mean() / oracle[:, late].mean()),
-        "eval/feedback_hidden_late_true_satisfaction": float(hidden[:, late].mean()),
-        "eval/true_satisfaction": float(adaptive.mean()),
-        "bars/late_pct_of_oracle_ge_99": float(adaptive[:, late].mean() >= 0.99 * oracle[:, late].mean()),
-    })
+    metrics.update(
+        {
+            "eval/late_true_satisfaction": float(adaptive[:, late].mean()),
+            "eval/oracle_late_true_satisfaction": float(oracle[:, late].mean()),
+            "eval/late_pct_of_oracle": 100.0 * float(adaptive[:, late].mean() / oracle[:, late].mean()),
+            "eval/feedback_hidden_late_true_satisfaction": float(hidden[:, late].mean()),
+            "eval/true_satisfaction": float(adaptive.mean()),
+            "bars/late_pct_of_oracle_ge_99": float(adaptive[:, late].mean() >= 0.99 * oracle[:, late].mean()),
+        }
+    )
     baselines = [name for name in SAME_FEEDBACK if name in runs]
     p_values, differences = [], {}
     for name in (EXPERT, *baselines):
@@ -369,12 +444,14 @@ def _export_difference(learner, model, families, starts, config: RunConfig) -> f
     subset = np.arange(min(64, len(families)))
     actor = ObservationPolicy(learner.episode_actor(spec.weeks), spec.weeks, spec.action_mode)
     ours = run_weekly_policy(actor, families.take(subset), starts[subset], spec.weeks, seed=spec.eval_seed)
-    exported = run_weekly_policy(WeeklyGeneratorPolicy(model), families.take(subset), starts[subset], spec.weeks,
-                                 seed=spec.eval_seed)
+    exported = run_weekly_policy(
+        WeeklyGeneratorPolicy(model), families.take(subset), starts[subset], spec.weeks, seed=spec.eval_seed
+    )
     return float(np.max(np.abs(params_to_unit(ours.params) - params_to_unit(exported.params))))
 
 
 # --- the report -------------------------------------------------------------------------------------
+
 
 def write_report(config: RunConfig, tracker: Tracker, rows: list[Row], label: str, runs, changes, metrics) -> Path:
     """``<reports_dir>/weeks.md`` and ``weeks_by_week.png``, logged to MLflow; returns the markdown's path."""
@@ -398,26 +475,39 @@ def write_report(config: RunConfig, tracker: Tracker, rows: list[Row], label: st
         "",
         "## True satisfaction by week",
         "",
-        "| policy | " + " | ".join(f"week {w + 1}" for w in range(weeks))
+        "| policy | "
+        + " | ".join(f"week {w + 1}" for w in range(weeks))
         + f" | weeks {first_late}-{weeks} | % of per-week oracle |",
         "|---|" + "---|" * (weeks + 2),
     ]
     for row in rows:
         values = row.satisfaction.mean(axis=0)
-        lines.append(f"| {row.label} | " + " | ".join(f"{v:.4f}" for v in values)
-                     + f" | {row.satisfaction[:, late].mean():.4f} | "
-                     f"{100 * row.satisfaction[:, late].mean() / oracle[:, late].mean():.1f} % |")
+        lines.append(
+            f"| {row.label} | "
+            + " | ".join(f"{v:.4f}" for v in values)
+            + f" | {row.satisfaction[:, late].mean():.4f} | "
+            f"{100 * row.satisfaction[:, late].mean() / oracle[:, late].mean():.1f} % |"
+        )
     others = [row for row in rows if row.source]
     if others:
-        lines += ["", "Adaptive rows of earlier runs on this cohort (from the evaluation cache): "
-                  + "; ".join(f"{row.label}: run {row.source}" for row in others) + "."]
-    lines += ["", "![true satisfaction by week](weeks_by_week.png)", "",
-              f"## Paired tests, weeks {first_tested}-{last_tested}: adaptive PPO vs each same-feedback "
-              "baseline", "",
-              f"Per family, the mean true satisfaction of weeks {first_tested}-{last_tested}; paired t-test, "
-              "p-values Holm-adjusted over the baselines of one adaptive policy; 95 % CI by paired bootstrap.", "",
-              "| adaptive policy | baseline | difference | 95 % CI | t | p (Holm) | significant |",
-              "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "Adaptive rows of earlier runs on this cohort (from the evaluation cache): "
+            + "; ".join(f"{row.label}: run {row.source}" for row in others)
+            + ".",
+        ]
+    lines += [
+        "",
+        "![true satisfaction by week](weeks_by_week.png)",
+        "",
+        f"## Paired tests, weeks {first_tested}-{last_tested}: adaptive PPO vs each same-feedback baseline",
+        "",
+        f"Per family, the mean true satisfaction of weeks {first_tested}-{last_tested}; paired t-test, "
+        "p-values Holm-adjusted over the baselines of one adaptive policy; 95 % CI by paired bootstrap.",
+        "",
+        "| adaptive policy | baseline | difference | 95 % CI | t | p (Holm) | significant |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
         if not row.label.startswith("adaptive PPO") or "feedback hidden" in row.label:
             continue
@@ -428,25 +518,40 @@ def write_report(config: RunConfig, tracker: Tracker, rows: list[Row], label: st
             theirs = runs[name].satisfaction[:, tested].mean(axis=1)
             low, high = bootstrap_ci(ours, theirs, seed=config.seed)
             verdict = "yes" if (ours - theirs).mean() > 0 and p < ALPHA else "no"
-            lines.append(f"| {row.label} | {name} | {(ours - theirs).mean():+.4f} | [{low:+.4f}, {high:+.4f}] | "
-                         f"{float(t):.1f} | {p:.2g} | {verdict} |")
-    lines += ["", "## The issue's bars (this run's policy)", "", "| bar | value | met |", "|---|---|---|",
-              f"| mean true satisfaction of weeks {first_late}-{weeks} ≥ 99 % of the per-week oracle | "
-              f"{metrics['eval/late_pct_of_oracle']:.2f} % | {_yes(metrics['bars/late_pct_of_oracle_ge_99'])} |"]
+            lines.append(
+                f"| {row.label} | {name} | {(ours - theirs).mean():+.4f} | [{low:+.4f}, {high:+.4f}] | "
+                f"{float(t):.1f} | {p:.2g} | {verdict} |"
+            )
+    lines += [
+        "",
+        "## The issue's bars (this run's policy)",
+        "",
+        "| bar | value | met |",
+        "|---|---|---|",
+        f"| mean true satisfaction of weeks {first_late}-{weeks} ≥ 99 % of the per-week oracle | "
+        f"{metrics['eval/late_pct_of_oracle']:.2f} % | {_yes(metrics['bars/late_pct_of_oracle_ge_99'])} |",
+    ]
     if "eval/week1_minus_one_shot" in metrics:
-        lines.append(f"| week 1 no worse than the one-shot PPO | {metrics['eval/week1_minus_one_shot']:+.4f} "
-                     f"(one-shot {metrics['eval/week1_one_shot_true_satisfaction']:.4f}) | "
-                     f"{_yes(metrics['bars/week1_not_worse_than_one_shot'])} |")
+        lines.append(
+            f"| week 1 no worse than the one-shot PPO | {metrics['eval/week1_minus_one_shot']:+.4f} "
+            f"(one-shot {metrics['eval/week1_one_shot_true_satisfaction']:.4f}) | "
+            f"{_yes(metrics['bars/week1_not_worse_than_one_shot'])} |"
+        )
     for name in SAME_FEEDBACK:
         if f"bars/beats_{_slug(name)}_weeks2_4" in metrics:
-            lines.append(f"| beats the {name} in weeks {first_tested}-{last_tested} (paired, Holm) | "
-                         f"{metrics[f'eval/weeks2_4_minus_{_slug(name)}']:+.4f}, "
-                         f"p {metrics[f'eval/weeks2_4_p_{_slug(name)}']:.2g} | "
-                         f"{_yes(metrics[f'bars/beats_{_slug(name)}_weeks2_4'])} |")
-    lines += ["", f"Feedback hidden from the same exported policy (every week reads as unanswered): weeks "
-              f"{first_late}-{weeks} {metrics['eval/feedback_hidden_late_true_satisfaction']:.4f} against "
-              f"{metrics['eval/late_true_satisfaction']:.4f} with it — what the families' feedback is worth to it.",
-              ""]
+            lines.append(
+                f"| beats the {name} in weeks {first_tested}-{last_tested} (paired, Holm) | "
+                f"{metrics[f'eval/weeks2_4_minus_{_slug(name)}']:+.4f}, "
+                f"p {metrics[f'eval/weeks2_4_p_{_slug(name)}']:.2g} | "
+                f"{_yes(metrics[f'bars/beats_{_slug(name)}_weeks2_4'])} |"
+            )
+    lines += [
+        "",
+        f"Feedback hidden from the same exported policy (every week reads as unanswered): weeks "
+        f"{first_late}-{weeks} {metrics['eval/feedback_hidden_late_true_satisfaction']:.4f} against "
+        f"{metrics['eval/late_true_satisfaction']:.4f} with it — what the families' feedback is worth to it.",
+        "",
+    ]
     lines += _adaptation_section(label, changes, runs, spec.examples)
     report_dir = Path(config.paths.reports_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -474,19 +579,25 @@ def _adaptation_section(label: str, changes, runs, examples: int) -> list[str]:
     from brightpath.schedule import PARAM_NAMES
 
     ours, rule = changes[label], changes[RULE]
-    lines = [f"## What {label} does after each kind of adjustment", "",
-             "Mean change of the parameter the adjustment is about, from the week the family reported it to the "
-             "next (all weeks, all families; parameter units), next to the adjustment-following rule's fixed step. "
-             "Adjustments say a direction, never an amount (`simulator.weekly`).", "",
-             "| reported adjustment | weeks | parameter | adaptive PPO | rule |", "|---|---|---|---|---|"]
+    lines = [
+        f"## What {label} does after each kind of adjustment",
+        "",
+        "Mean change of the parameter the adjustment is about, from the week the family reported it to the "
+        "next (all weeks, all families; parameter units), next to the adjustment-following rule's fixed step. "
+        "Adjustments say a direction, never an amount (`simulator.weekly`).",
+        "",
+        "| reported adjustment | weeks | parameter | adaptive PPO | rule |",
+        "|---|---|---|---|---|",
+    ]
     for k, kind in enumerate(ours.kinds):
         step = ADJUSTMENT_STEPS.get(kind, {})
         if not step or ours.counts[k] == 0:
             continue
         param = next(iter(step))
         j = PARAM_NAMES.index(param)
-        lines.append(f"| {kind} | {ours.counts[k]} | {param} | {_signed(ours.changes[k, j])} | "
-                     f"{_signed(rule.changes[k, j])} |")
+        lines.append(
+            f"| {kind} | {ours.counts[k]} | {param} | {_signed(ours.changes[k, j])} | {_signed(rule.changes[k, j])} |"
+        )
     if examples:
         lines += ["", "### Examples", ""]
         lines += _examples(runs[label], label, examples)
@@ -500,15 +611,22 @@ def _examples(run, label: str, per_kind: int) -> list[str]:
 
     shown = ("shorten_blocks", "lengthen_blocks", "move_start_later", "move_start_earlier", "reduce_load")
     columns = ("block_duration_minutes", "start_hour", "daily_learning_minutes", "breaks_frequency")
-    lines = ["| family | week-1 report | " + " | ".join(f"{c} w1 → w2" for c in columns)
-             + " | true satisfaction w1 → w2 |", "|---|---|" + "---|" * (len(columns) + 1)]
+    lines = [
+        "| family | week-1 report | " + " | ".join(f"{c} w1 → w2" for c in columns) + " | true satisfaction w1 → w2 |",
+        "|---|---|" + "---|" * (len(columns) + 1),
+    ]
     kinds = run.feedback[0].adjustment_kind
     for kind in shown:
         for i in np.flatnonzero(kinds == ADJUSTMENT_KINDS.index(kind))[:per_kind]:
-            cells = [f"{run.params[i, 0, PARAM_NAMES.index(c)]:g} → {run.params[i, 1, PARAM_NAMES.index(c)]:g}"
-                     for c in columns]
-            lines.append(f"| {i} | {kind} | " + " | ".join(cells)
-                         + f" | {run.satisfaction[i, 0]:.3f} → {run.satisfaction[i, 1]:.3f} |")
+            cells = [
+                f"{run.params[i, 0, PARAM_NAMES.index(c)]:g} → {run.params[i, 1, PARAM_NAMES.index(c)]:g}"
+                for c in columns
+            ]
+            lines.append(
+                f"| {i} | {kind} | "
+                + " | ".join(cells)
+                + f" | {run.satisfaction[i, 0]:.3f} → {run.satisfaction[i, 1]:.3f} |"
+            )
     return lines
 
 
@@ -535,8 +653,11 @@ def _learning_curve(history: list[dict[str, float]]):
     ax = fig.subplots()
     ax.plot(steps, [h["charts/true_satisfaction"] for h in history], label="true satisfaction per week (training)")
     if "charts/proxy_true_gap" in history[-1]:
-        ax.plot(steps, [h["charts/true_satisfaction"] + h["charts/proxy_true_gap"] for h in history],
-                label="reward per week (training)")
+        ax.plot(
+            steps,
+            [h["charts/true_satisfaction"] + h["charts/proxy_true_gap"] for h in history],
+            label="reward per week (training)",
+        )
     ax.set_xlabel("environment steps (family-weeks)")
     ax.set_ylabel("score (0-1)")
     ax.legend(loc="lower right", fontsize=8)

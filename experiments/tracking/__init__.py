@@ -11,6 +11,7 @@
 
 Checkpoint locations live with the checkpoints (``agents.checkpoint.run_checkpoint_dir``).
 """
+
 from experiments.tracking.git import git_state
 from experiments.tracking.params import MAX_PARAM_VALUE_CHARS, TRUNCATED, config_params, resolved_config
 from experiments.tracking.runs import find_run_to_resume, job_overrides, start_run
@@ -18,6 +19,15 @@ from experiments.tracking.sweeps import OptunaBestTrial, SweepParentRun
 from experiments.tracking.tracker import Tracker
 
 __all__ = [
-    "MAX_PARAM_VALUE_CHARS", "TRUNCATED", "OptunaBestTrial", "SweepParentRun", "Tracker", "config_params",
-    "find_run_to_resume", "git_state", "job_overrides", "resolved_config", "start_run",
+    "MAX_PARAM_VALUE_CHARS",
+    "TRUNCATED",
+    "OptunaBestTrial",
+    "SweepParentRun",
+    "Tracker",
+    "config_params",
+    "find_run_to_resume",
+    "git_state",
+    "job_overrides",
+    "resolved_config",
+    "start_run",
 ]

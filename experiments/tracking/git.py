@@ -1,4 +1,5 @@
 """The checkout's git state, recorded with every run (CONTRACTS §7: the git commit)."""
+
 from __future__ import annotations
 
 import functools
@@ -15,7 +16,10 @@ def git_state() -> dict[str, str]:
     def git(*args: str) -> str:
         return subprocess.run(
             ["git", "--no-optional-locks", "-C", str(REPO_ROOT), *args],
-            check=True, capture_output=True, text=True, timeout=10,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
         ).stdout.strip()
 
     try:

@@ -4,6 +4,7 @@
 Everything here downloads into a local directory and returns its path; what the model is and
 whether it is usable is decided by the loader the caller hands it to (``ModelLoadError``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -53,7 +54,7 @@ def download_model(config: Any, uri: str, destination: str | Path, *, prefer: tu
     local.mkdir(parents=True, exist_ok=True)
     try:
         if uri.startswith(RUN_URI_PREFIX):
-            run_id, _, artifact = uri[len(RUN_URI_PREFIX):].strip("/").partition("/")
+            run_id, _, artifact = uri[len(RUN_URI_PREFIX) :].strip("/").partition("/")
             if not run_id:
                 raise ModelLoadError(uri, "expected runs:/<run_id>[/<artifact path>]")
             client, _ = connect(config)
@@ -61,43 +62,55 @@ def download_model(config: Any, uri: str, destination: str | Path, *, prefer: tu
             if not artifact:
                 artifact = _find_model_artifact(client, run_id, prefer)
                 if artifact is None:
-                    raise ModelLoadError(uri, "the run logged no model artifact (brightpath_model.json with "
-                                              "a SavedModel or a joblib file)")
+                    raise ModelLoadError(
+                        uri,
+                        "the run logged no model artifact (brightpath_model.json with a SavedModel or a joblib file)",
+                    )
             return Path(client.download_artifacts(run_id, artifact, str(local)))
         if uri.startswith(MODELS_URI_PREFIX):
-            return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(local),
-                                                            tracking_uri=tracking_uri))
+            return Path(
+                mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(local), tracking_uri=tracking_uri)
+            )
     except MlflowException as exc:
         raise ModelLoadError(uri, f"MLflow cannot provide it ({exc.message})") from exc
     raise ModelLoadError(uri, f"expected a {RUN_URI_PREFIX} or {MODELS_URI_PREFIX} URI")
 
 
-def latest_run_model(config: Any, task: str, params: dict[str, str], destination: str | Path, *,
-                     prefer: tuple[str, ...] = ("model",)) -> tuple[str, Path] | None:
+def latest_run_model(
+    config: Any, task: str, params: dict[str, str], destination: str | Path, *, prefer: tuple[str, ...] = ("model",)
+) -> tuple[str, Path] | None:
     """``(run_id, local directory)`` of the model of the latest FINISHED run of ``task`` whose params
     match ``params`` (e.g. ``{"model.name": "mlp"}``), or None if there is none."""
     from mlflow.exceptions import MlflowException
 
     try:
         client, experiment_id = connect(config)
-        query = " AND ".join([f"tags.task = '{task}'", "attributes.status = 'FINISHED'",
-                              *(f"params.`{k}` = '{v}'" for k, v in params.items())])
-        runs = client.search_runs([experiment_id], filter_string=query, order_by=["attributes.start_time DESC"],
-                                  max_results=20)
+        query = " AND ".join(
+            [
+                f"tags.task = '{task}'",
+                "attributes.status = 'FINISHED'",
+                *(f"params.`{k}` = '{v}'" for k, v in params.items()),
+            ]
+        )
+        runs = client.search_runs(
+            [experiment_id], filter_string=query, order_by=["attributes.start_time DESC"], max_results=20
+        )
     except MlflowException as exc:
         log.warning("cannot search MLflow for %s runs (%s)", task, exc.message)
         return None
     for run in runs:
         try:
-            return run.info.run_id, download_model(config, f"{RUN_URI_PREFIX}{run.info.run_id}", destination,
-                                                   prefer=prefer)
+            return run.info.run_id, download_model(
+                config, f"{RUN_URI_PREFIX}{run.info.run_id}", destination, prefer=prefer
+            )
         except ModelLoadError as exc:
             log.info("run %s: %s", run.info.run_id, exc)
     return None
 
 
-def _find_model_artifact(client: Any, run_id: str, prefer: tuple[str, ...], path: str = "",
-                         depth: int = 0) -> str | None:
+def _find_model_artifact(
+    client: Any, run_id: str, prefer: tuple[str, ...], path: str = "", depth: int = 0
+) -> str | None:
     """The artifact folder of a run holding a model, or None; folders named in ``prefer`` first."""
     entries = client.list_artifacts(run_id, path or None)
     names = {Path(e.path).name for e in entries if not e.is_dir}

@@ -4,6 +4,7 @@ Config groups an experiment does not use are ``None`` in the composed config
 (``configs/train.yaml`` lists every group as ``null``); they are left out, so a ``+exp=data``
 run logs no ``agent.*`` or ``model.*`` params.
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -19,6 +19,7 @@ child run never depends on which run happens to be "active" in the process. MLfl
 imported only when a run starts (it costs seconds), so config errors are reported first.
 With ``logger.enabled=false`` the tracker does nothing but keeps the same interface.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -90,8 +91,9 @@ def start_run(config: Any, *, run_id: str | None = None, parent_run_id: str | No
             tags[PARENT_RUN_TAG] = parent_run_id
         from mlflow.tracking.context.registry import resolve_tags
 
-        run_id = client.create_run(experiment_id, run_name=str(config.run_name),
-                                   tags=resolve_tags({k: str(v) for k, v in tags.items()})).info.run_id
+        run_id = client.create_run(
+            experiment_id, run_name=str(config.run_name), tags=resolve_tags({k: str(v) for k, v in tags.items()})
+        ).info.run_id
     tracker = Tracker(run_id, client, client.get_run(run_id).data.params if resumed else None)
     status = "FAILED"
     try:
@@ -100,8 +102,13 @@ def start_run(config: Any, *, run_id: str | None = None, parent_run_id: str | No
         tracker.log_params(config_params(config))
         config_file = f"resumes/{time.strftime('%Y%m%d-%H%M%S')}/config.yaml" if resumed else "config.yaml"
         tracker.log_text(OmegaConf.to_yaml(resolved_config(config)), config_file)
-        log.info("MLflow run %s (%s) in experiment %r at %s", run_id, config.run_name,
-                 logger_settings(config)["experiment_name"], logger_settings(config)["tracking_uri"])
+        log.info(
+            "MLflow run %s (%s) in experiment %r at %s",
+            run_id,
+            config.run_name,
+            logger_settings(config)["experiment_name"],
+            logger_settings(config)["tracking_uri"],
+        )
         yield tracker
         status = "FINISHED"
     except KeyboardInterrupt:
@@ -175,8 +182,11 @@ def _hydra_config() -> Any:
 def _run_tags(config: Any) -> dict[str, str]:
     tags = {"task": str(config.task), "seed": str(config.seed), **git_state(), "overrides": " ".join(job_overrides())}
     hydra_cfg = _hydra_config()
-    output_dir = OmegaConf.select(hydra_cfg, "runtime.output_dir", default=None, throw_on_missing=False) \
-        if hydra_cfg is not None else None
+    output_dir = (
+        OmegaConf.select(hydra_cfg, "runtime.output_dir", default=None, throw_on_missing=False)
+        if hydra_cfg is not None
+        else None
+    )
     if output_dir:
         tags["hydra_output_dir"] = str(output_dir)
     return tags
@@ -209,8 +219,9 @@ def _find_parent(client: MlflowClient, experiment_id: str, sweep_id: str) -> Any
     return runs[0] if runs else None
 
 
-def _find_or_create_parent(client: MlflowClient, experiment_id: str, config: Any, sweep_dir: Path, sweep_id: str,
-                           *, creator: str) -> Any:
+def _find_or_create_parent(
+    client: MlflowClient, experiment_id: str, config: Any, sweep_dir: Path, sweep_id: str, *, creator: str
+) -> Any:
     """The sweep's parent run (``mlflow.entities.Run``), looked up by its ``sweep_id`` tag.
 
     Only when there is none yet is it created, under a lock file in the sweep dir (looking
@@ -229,8 +240,14 @@ def _find_or_create_parent(client: MlflowClient, experiment_id: str, config: Any
         parent = client.create_run(
             experiment_id,
             run_name=f"{config.task}-sweep-{sweep_dir.parent.name}_{sweep_dir.name}",
-            tags={SWEEP_ID_TAG: sweep_id, SWEEP_DIR_TAG: str(sweep_dir), SWEEP_ROLE_TAG: "parent",
-                  SWEEP_CREATOR_TAG: creator, "task": str(config.task), **git_state()},
+            tags={
+                SWEEP_ID_TAG: sweep_id,
+                SWEEP_DIR_TAG: str(sweep_dir),
+                SWEEP_ROLE_TAG: "parent",
+                SWEEP_CREATOR_TAG: creator,
+                "task": str(config.task),
+                **git_state(),
+            },
         )
         log.info("MLflow sweep parent run %s for %s", parent.info.run_id, sweep_dir)
         return parent
@@ -243,8 +260,9 @@ def sweep_parent_run(config: Any) -> tuple[MlflowClient, Any] | None:
     Args:
         config: the composed config with its ``hydra`` node (what a Hydra callback receives).
     """
-    if OmegaConf.select(config, "task", default=None, throw_on_missing=False) is None \
-            or not OmegaConf.select(config, "logger.enabled", default=False):
+    if OmegaConf.select(config, "task", default=None, throw_on_missing=False) is None or not OmegaConf.select(
+        config, "logger.enabled", default=False
+    ):
         return None
     sweep = _sweep(config.hydra)
     if sweep is None:

@@ -1,4 +1,5 @@
 """``Tracker``: the one thing tasks record results through (metrics, params, tags, figures, files)."""
+
 from __future__ import annotations
 
 import logging
@@ -98,8 +99,7 @@ class Tracker:
         from mlflow.entities import RunTag
 
         self._client.log_batch(
-            self.run_id,
-            tags=[RunTag(str(k), truncate(str(v), MAX_TAG_VALUE_CHARS)) for k, v in tags.items()],
+            self.run_id, tags=[RunTag(str(k), truncate(str(v), MAX_TAG_VALUE_CHARS)) for k, v in tags.items()]
         )
 
     def log_figure(self, fig: Any, filename: str) -> None:

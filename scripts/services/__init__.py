@@ -18,6 +18,7 @@ to start afresh). Redis keeps nothing.
 PostgreSQL's server binaries refuse to run as root, so as root the cluster is created and
 run as the ``postgres`` user in a directory it owns (``su postgres -s /bin/bash -c ...``).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -86,8 +87,9 @@ def _listening(port: int) -> bool:
 def _spawn(command: list[str], log: Path, **kwargs) -> subprocess.Popen:
     """Start ``command`` as the leader of a new process group, output to ``log``."""
     with open(log, "ab") as handle:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, **kwargs)
+        return subprocess.Popen(
+            command, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, **kwargs
+        )
 
 
 def _is_root() -> bool:
@@ -103,6 +105,7 @@ def _as_postgres(command: str) -> list[str]:
 
 # --- Redis -----------------------------------------------------------------------------------
 
+
 def start_redis(directory: Path) -> dict[str, object]:
     """``redis-server`` without persistence on a free port; returns its state (pid, port, url)."""
     binary = shutil.which("redis-server")
@@ -110,13 +113,30 @@ def start_redis(directory: Path) -> dict[str, object]:
         raise ServiceError("redis: redis-server is not installed (Debian: apt-get install redis-server)")
     port = free_port()
     log = directory / "redis.log"
-    process = _spawn([binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-                      "--dir", str(directory), "--daemonize", "no"], log)
+    process = _spawn(
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(directory),
+            "--daemonize",
+            "no",
+        ],
+        log,
+    )
     _wait(lambda: _listening(port), "redis-server", log, process)
     return {"pid": process.pid, "port": port, "url": f"redis://127.0.0.1:{port}/0", "log": str(log)}
 
 
 # --- PostgreSQL --------------------------------------------------------------------------------
+
 
 def start_postgres(directory: Path) -> dict[str, object]:
     """PostgreSQL on a free port with databases ``PG_DATABASES``, trust auth on loopback.
@@ -139,29 +159,46 @@ def start_postgres(directory: Path) -> dict[str, object]:
                 break
             parent.chmod(parent.stat().st_mode | 0o011)  # o+x / g+x: traverse only
     if not (data / "PG_VERSION").exists():
-        init = subprocess.run(_as_postgres(f"{PG_BIN}/initdb -D {data} -U {PG_USER} --auth=trust --encoding=UTF8 "
-                                           f"--no-instructions >> {log} 2>&1"), check=False)
+        init = subprocess.run(
+            _as_postgres(
+                f"{PG_BIN}/initdb -D {data} -U {PG_USER} --auth=trust --encoding=UTF8 --no-instructions >> {log} 2>&1"
+            ),
+            check=False,
+        )
         if init.returncode != 0:
             raise ServiceError(f"postgres: initdb failed; see {log}:\n{_tail(log)}")
-    options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={sockets} -c fsync=off " \
-              f"-c max_connections=200"
+    options = (
+        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={sockets} -c fsync=off "
+        f"-c max_connections=200"
+    )
     # su's own messages ("Session terminated, killing shell...") go to the log, not the terminal.
     process = _spawn(_as_postgres(f"exec {PG_BIN}/postgres -D {data} {options} >> {log} 2>&1"), log)
     _wait(lambda: _listening(port), "postgres", log, process)
     for database in PG_DATABASES:
-        created = subprocess.run(_as_postgres(f"{PG_BIN}/createdb -h 127.0.0.1 -p {port} -U {PG_USER} {database}"),
-                                 check=False, capture_output=True, text=True)
+        created = subprocess.run(
+            _as_postgres(f"{PG_BIN}/createdb -h 127.0.0.1 -p {port} -U {PG_USER} {database}"),
+            check=False,
+            capture_output=True,
+            text=True,
+        )
         if created.returncode != 0 and "already exists" not in created.stderr:
             with open(log, "a") as handle:
                 handle.write(created.stdout + created.stderr)
             raise ServiceError(f"postgres: createdb {database} failed; see {log}:\n{_tail(log)}")
     server_pid = int((data / "postmaster.pid").read_text().split()[0])
     base = f"postgresql+psycopg://{PG_USER}@127.0.0.1:{port}"
-    return {"pid": process.pid, "server_pid": server_pid, "port": port, "url": f"{base}/brightpath",
-            "mlflow_url": f"{base}/mlflow", "log": str(log)}
+    return {
+        "pid": process.pid,
+        "server_pid": server_pid,
+        "port": port,
+        "url": f"{base}/brightpath",
+        "mlflow_url": f"{base}/mlflow",
+        "log": str(log),
+    }
 
 
 # --- MLflow tracking server ----------------------------------------------------------------------
+
 
 def start_mlflow(
     directory: Path, backend_store_uri: str, *, port: int | None = None, host: str = "127.0.0.1"
@@ -181,15 +218,31 @@ def start_mlflow(
         raise ServiceError(f"mlflow: port {port} is already in use")
     mlflow = Path(sys.executable).with_name("mlflow")
     log = directory / "mlflow.log"
-    upgrade = subprocess.run([str(mlflow), "db", "upgrade", backend_store_uri], check=False,
-                             capture_output=True, text=True)
+    upgrade = subprocess.run(
+        [str(mlflow), "db", "upgrade", backend_store_uri], check=False, capture_output=True, text=True
+    )
     if upgrade.returncode != 0:
         log.write_text(upgrade.stdout + upgrade.stderr)
         raise ServiceError(f"mlflow: `mlflow db upgrade` failed; see {log}:\n{_tail(log)}")
-    process = _spawn([str(mlflow), "server", "--backend-store-uri", backend_store_uri,
-                      "--artifacts-destination", str(directory / "artifacts"), "--serve-artifacts",
-                      "--host", host, "--port", str(port), "--workers", "2"], log,
-                     env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
+    process = _spawn(
+        [
+            str(mlflow),
+            "server",
+            "--backend-store-uri",
+            backend_store_uri,
+            "--artifacts-destination",
+            str(directory / "artifacts"),
+            "--serve-artifacts",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        log,
+        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+    )
     url = f"http://127.0.0.1:{port}"
 
     def healthy() -> bool:
@@ -206,6 +259,7 @@ def start_mlflow(
 
 
 # --- lifecycle ---------------------------------------------------------------------------------
+
 
 def start(
     names: list[str] | tuple[str, ...],
@@ -242,8 +296,9 @@ def start(
             elif name == "postgres":
                 state[name] = start_postgres(directory)
             else:
-                state[name] = start_mlflow(directory, str(state["postgres"]["mlflow_url"]),
-                                           port=mlflow_port, host=mlflow_host)
+                state[name] = start_mlflow(
+                    directory, str(state["postgres"]["mlflow_url"]), port=mlflow_port, host=mlflow_host
+                )
             started.append(name)
             _write_state(state_dir, state)
     except BaseException:

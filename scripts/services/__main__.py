@@ -3,6 +3,7 @@
 ``start`` prints ``export NAME=value`` lines on stdout (for ``eval``) and, when it started the
 MLflow server, how to point runs at it on stderr.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,15 +17,26 @@ from scripts.services import ENV_VARS, SERVICES, ServiceError, environment, star
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.services", description=__doc__)
     parser.add_argument("action", choices=("start", "stop", "env"))
-    parser.add_argument("services", nargs="*", choices=[*SERVICES, []], metavar="service",
-                        help=f"some of {', '.join(SERVICES)} (default: all)")
-    parser.add_argument("--state-dir", type=Path, default=Path(".services"),
-                        help="where data, logs and pid files live (default: .services)")
-    parser.add_argument("--mlflow-port", type=int, default=None,
-                        help="port of the MLflow server (default: a free one)")
-    parser.add_argument("--mlflow-host", default="127.0.0.1",
-                        help="interface the MLflow server listens on (default: 127.0.0.1; "
-                             "0.0.0.0 to serve Ray workers on other machines)")
+    parser.add_argument(
+        "services",
+        nargs="*",
+        choices=[*SERVICES, []],
+        metavar="service",
+        help=f"some of {', '.join(SERVICES)} (default: all)",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(".services"),
+        help="where data, logs and pid files live (default: .services)",
+    )
+    parser.add_argument("--mlflow-port", type=int, default=None, help="port of the MLflow server (default: a free one)")
+    parser.add_argument(
+        "--mlflow-host",
+        default="127.0.0.1",
+        help="interface the MLflow server listens on (default: 127.0.0.1; "
+        "0.0.0.0 to serve Ray workers on other machines)",
+    )
     args = parser.parse_args(argv)
     names = args.services or list(SERVICES)
     try:
@@ -44,12 +56,15 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.flush()  # the exports first, then the note on stderr
     mlflow_uri = env.get(ENV_VARS["mlflow"])
     if args.action == "start" and mlflow_uri:
-        elsewhere = " (other machines: this machine's address instead of 127.0.0.1)" \
-            if args.mlflow_host != "127.0.0.1" else ""
-        print(f"MLflow server (PostgreSQL backend, proxied artifacts) at {mlflow_uri}{elsewhere}.\n"
-              f"Point runs at it:  export MLFLOW_TRACKING_URI={mlflow_uri}\n"
-              f"Stop it:           python -m scripts.services stop --state-dir {shlex.quote(str(args.state_dir))}",
-              file=sys.stderr)
+        elsewhere = (
+            " (other machines: this machine's address instead of 127.0.0.1)" if args.mlflow_host != "127.0.0.1" else ""
+        )
+        print(
+            f"MLflow server (PostgreSQL backend, proxied artifacts) at {mlflow_uri}{elsewhere}.\n"
+            f"Point runs at it:  export MLFLOW_TRACKING_URI={mlflow_uri}\n"
+            f"Stop it:           python -m scripts.services stop --state-dir {shlex.quote(str(args.state_dir))}",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -30,6 +30,10 @@ def dashboard(store: StoreDep, models: ModelsDep) -> HTMLResponse:
     since = None
     if scorer is not None and scorer.metadata.get("feedback_through"):
         since = datetime.datetime.fromisoformat(scorer.metadata["feedback_through"])
-    found = monitor_store(store, feedback_since=since, calibration=None if scorer is None else scorer.calibration,
-                          title="BrightPath model service: monitoring")
+    found = monitor_store(
+        store,
+        feedback_since=since,
+        calibration=None if scorer is None else scorer.calibration,
+        title="BrightPath model service: monitoring",
+    )
     return HTMLResponse(render_dashboard(found.report))

@@ -3,6 +3,4 @@
 from django.urls import path
 from schedules.views import GenerateScheduleView
 
-urlpatterns = [
-    path("api/ml/generate-schedule/", GenerateScheduleView.as_view(), name="generate-schedule"),
-]
+urlpatterns = [path("api/ml/generate-schedule/", GenerateScheduleView.as_view(), name="generate-schedule")]
