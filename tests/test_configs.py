@@ -26,7 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO_ROOT / "configs"
 TEAMMATE_GROUPS = ("logger", "hydra", "hparams_search")
 """Groups whose options this project does not type (``configs/logger/``; Hydra's own and its sweepers',
-typed by the Hydra plugins: ``hparams_search`` is checked by ``tests/test_distributed.py``)."""
+typed by the Hydra plugins: ``hparams_search`` is checked by ``tests/test_optuna_search.py``)."""
 
 TINY_DATA = ["data.n_families=40", "data.schedules_per_family=2"]
 TINY_ORACLE = ["oracle.n_random=16", "oracle.n_rounds=1", "oracle.n_local=4"]

@@ -213,7 +213,7 @@ def markdown(
             + " | ".join(_fmt(seconds.get(s), 1) for s in _steps(rounds))
             + f" | {_fmt(sum(seconds.values()), 1)} |"
         )
-    lines += ["", "Total: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()), "", "## Commands", ""]
+    lines += ["", "Wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()), "", "## Commands", ""]
     lines += [f"    {c}" for c in commands]
     return "\n".join(lines) + "\n"
 

@@ -842,7 +842,7 @@ class Loop:
             "seed": self.config.seed,
             "store": self.store.url,
         }
-        timings = {"total": time.perf_counter() - started}
+        timings = {"the whole run": time.perf_counter() - started}
         for done in (reference, static):
             if done:
                 timings[f"oracle reference ({done['iterations']} iterations)"] = done["seconds"]
