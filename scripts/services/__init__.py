@@ -148,8 +148,8 @@ def start_postgres(directory: Path) -> dict[str, object]:
         if not (PG_BIN / tool).exists():
             raise ServiceError(f"postgres: {PG_BIN / tool} not found (set BRIGHTPATH_PG_BIN to the server binaries)")
     port = free_port()
-    data, sockets, log = directory / "data", directory / "sockets", directory / "postgres.log"
-    sockets.mkdir(parents=True, exist_ok=True)
+    data, log = directory / "data", directory / "postgres.log"
+    directory.mkdir(parents=True, exist_ok=True)
     log.touch()
     if _is_root():
         # The postgres user must own the cluster and be able to reach it through the state dir.
@@ -167,8 +167,10 @@ def start_postgres(directory: Path) -> dict[str, object]:
         )
         if init.returncode != 0:
             raise ServiceError(f"postgres: initdb failed; see {log}:\n{_tail(log)}")
+    # TCP on loopback only: no Unix-domain socket, whose path (107 bytes at most) a deep state dir
+    # such as pytest-xdist's temp dirs would overflow; every client here connects with -h 127.0.0.1.
     options = (
-        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={sockets} -c fsync=off "
+        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='' -c fsync=off "
         f"-c max_connections=200"
     )
     # su's own messages ("Session terminated, killing shell...") go to the log, not the terminal.
