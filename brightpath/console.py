@@ -80,6 +80,7 @@ _LOGGER_NOISE: dict[str, tuple[str, ...]] = {
         r"is not a valid tf\.function parameter name\. Sanitizing to",  # WARNING, exporting the policy
         r"contains input name\(s\) .* with unsupported characters which will be renamed to",  # INFO, SavedModels
         r"^(Checkpoint available: |No checkpoint available at |Saved checkpoint: )",  # INFO, TF-Agents' Checkpointer
+        r"^Sharding callback duration: ",  # INFO, TensorFlow's checkpoint writer (once per save in sweeps' jobs)
     ),
     "tensorflow": (r"^Assets written to: ",),
     "mlflow.store.db.utils": (r"^(Creating initial MLflow database tables|Updating database tables)",),

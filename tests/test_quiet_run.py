@@ -84,6 +84,7 @@ absl_logging.warning("`0/reward` is not a valid tf.function parameter name. Sani
 absl_logging.warning("an absl warning that is not noise")
 absl_logging.set_verbosity(absl_logging.INFO)
 absl_logging.info("Saved checkpoint: /tmp/x/ckpt-2")
+absl_logging.info("Sharding callback duration: 15 microseconds")
 absl_logging.info("Function `serve` contains input name(s) resource with unsupported characters which will be "
                   "renamed to dense_biasadd_readvariableop_resource in the SavedModel.")
 print("done", file=sys.stderr)
@@ -122,6 +123,7 @@ def test_quiet_third_party_silences_only_the_known_messages(tmp_path):
         "Creating initial MLflow",
         "does not exist. Creating a new experiment",
         "Saved checkpoint",
+        "Sharding callback",
         "unsupported characters",
     ):
         assert silenced not in err
