@@ -30,6 +30,31 @@ from tf_agents.networks import actor_distribution_network, normal_projection_net
 from agents.config import MODELS, EncoderConfig, NetworkConfig
 
 
+def transformer_blocks(num_layers: int, d_model: int, num_heads: int, ff_dim: int) -> list[tuple]:
+    """The layers of ``num_layers`` pre-LayerNorm Transformer encoder blocks (attention, then a GELU
+    feed-forward of ``ff_dim`` units, each with a residual), for ``apply_transformer_blocks``."""
+    return [
+        (
+            tf.keras.layers.LayerNormalization(epsilon=1e-5, name=f"block{i}_ln_attention"),
+            tf.keras.layers.MultiHeadAttention(num_heads, d_model // num_heads, name=f"block{i}_attention"),
+            tf.keras.layers.LayerNormalization(epsilon=1e-5, name=f"block{i}_ln_ffn"),
+            tf.keras.layers.Dense(ff_dim, activation="gelu", name=f"block{i}_ffn_in"),
+            tf.keras.layers.Dense(d_model, name=f"block{i}_ffn_out"),
+        )
+        for i in range(num_layers)
+    ]
+
+
+def apply_transformer_blocks(blocks: list[tuple], x, attention_mask=None, training=False):
+    """Run tokens ``x`` ``[N, T, d_model]`` through ``transformer_blocks``' layers; ``attention_mask``
+    (bool, broadcastable to ``[N, T, T]``) hides keys from the queries."""
+    for ln_attention, attention, ln_ffn, ffn_in, ffn_out in blocks:
+        h = ln_attention(x)
+        x = x + attention(h, h, attention_mask=attention_mask, training=training)
+        x = x + ffn_out(ffn_in(ln_ffn(x)))
+    return x
+
+
 class FeatureTokenEncoder(tf.keras.layers.Layer):
     """Self-attention over one token per input feature, pooled to a vector.
 
@@ -56,19 +81,7 @@ class FeatureTokenEncoder(tf.keras.layers.Layer):
             raise ValueError(f"d_model: expected a multiple of num_heads={num_heads}, got {d_model}")
         self.num_features, self.d_model, self.num_heads = int(num_features), int(d_model), int(num_heads)
         self.ff_dim, self.num_layers = int(ff_dim), int(num_layers)
-        self.blocks = []
-        for i in range(self.num_layers):
-            self.blocks.append(
-                (
-                    tf.keras.layers.LayerNormalization(epsilon=1e-5, name=f"block{i}_ln_attention"),
-                    tf.keras.layers.MultiHeadAttention(
-                        self.num_heads, self.d_model // self.num_heads, name=f"block{i}_attention"
-                    ),
-                    tf.keras.layers.LayerNormalization(epsilon=1e-5, name=f"block{i}_ln_ffn"),
-                    tf.keras.layers.Dense(self.ff_dim, activation="gelu", name=f"block{i}_ffn_in"),
-                    tf.keras.layers.Dense(self.d_model, name=f"block{i}_ffn_out"),
-                )
-            )
+        self.blocks = transformer_blocks(self.num_layers, self.d_model, self.num_heads, self.ff_dim)
         self.final_norm = tf.keras.layers.LayerNormalization(epsilon=1e-5, name="final_ln")
 
     def build(self, input_shape) -> None:
@@ -90,10 +103,7 @@ class FeatureTokenEncoder(tf.keras.layers.Layer):
 
     def call(self, inputs, training=False):
         x = tf.cast(inputs, self.compute_dtype)[..., None] * self.value_embedding + self.feature_embedding
-        for ln_attention, attention, ln_ffn, ffn_in, ffn_out in self.blocks:
-            h = ln_attention(x)
-            x = x + attention(h, h, training=training)
-            x = x + ffn_out(ffn_in(ln_ffn(x)))
+        x = apply_transformer_blocks(self.blocks, x, training=training)
         return tf.reduce_mean(self.final_norm(x), axis=-2)
 
     def get_config(self) -> dict:

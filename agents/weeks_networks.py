@@ -30,6 +30,7 @@ import math
 
 import tensorflow as tf
 
+from agents.networks import apply_transformer_blocks, transformer_blocks
 from brightpath.history import TOKEN_DIM
 from envs.weeks_env import observation_layout, observation_size
 
@@ -106,19 +107,7 @@ class WeekHistoryEncoder(tf.keras.layers.Layer):
         self.context = ObservationParts(self.weeks, CONTEXT_PARTS, name="context_parts")
         self.context_projection = tf.keras.layers.Dense(self.d_model, name="context_projection")
         self.token_projection = tf.keras.layers.Dense(self.d_model, name="token_projection")
-        self.blocks = []
-        for i in range(self.num_layers):
-            self.blocks.append(
-                (
-                    tf.keras.layers.LayerNormalization(epsilon=1e-5, name=f"block{i}_ln_attention"),
-                    tf.keras.layers.MultiHeadAttention(
-                        self.num_heads, self.d_model // self.num_heads, name=f"block{i}_attention"
-                    ),
-                    tf.keras.layers.LayerNormalization(epsilon=1e-5, name=f"block{i}_ln_ffn"),
-                    tf.keras.layers.Dense(self.ff_dim, activation="gelu", name=f"block{i}_ffn_in"),
-                    tf.keras.layers.Dense(self.d_model, name=f"block{i}_ffn_out"),
-                )
-            )
+        self.blocks = transformer_blocks(self.num_layers, self.d_model, self.num_heads, self.ff_dim)
         self.final_norm = tf.keras.layers.LayerNormalization(epsilon=1e-5, name="final_ln")
 
     def build(self, input_shape) -> None:
@@ -137,11 +126,7 @@ class WeekHistoryEncoder(tf.keras.layers.Layer):
         x = tf.concat([context, self.token_projection(history) + self.slot_embedding], axis=1)
         keys = tf.concat([tf.ones_like(mask[:, :1]), mask], axis=1)
         attention_mask = tf.cast(keys[:, None, :], tf.bool)  # [N, 1, 1 + W]: the same for every query
-        for ln_attention, attention, ln_ffn, ffn_in, ffn_out in self.blocks:
-            h = ln_attention(x)
-            x = x + attention(h, h, attention_mask=attention_mask, training=training)
-            x = x + ffn_out(ffn_in(ln_ffn(x)))
-        x = self.final_norm(x)
+        x = self.final_norm(apply_transformer_blocks(self.blocks, x, attention_mask, training=training))
         pooled = tf.reduce_sum(x[:, 1:] * mask[..., None], axis=1) / tf.maximum(
             tf.reduce_sum(mask, axis=1, keepdims=True), 1.0
         )

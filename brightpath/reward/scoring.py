@@ -42,7 +42,7 @@ import numpy as np
 
 from brightpath.errors import ModelLoadError, ValidationError
 from brightpath.export import atomic_directory_write, load_saved_model, read_metadata, write_metadata
-from brightpath.reward.inputs import CHUNK_SIZE, INPUT_NAMES, Preprocessing, RewardInputs, build_inputs, length_chunks
+from brightpath.reward.inputs import CHUNK_SIZE, INPUT_NAMES, Preprocessing, build_inputs, length_chunks
 from brightpath.reward.targets import DEFAULT_CALIBRATION, TARGET_NAMES, FeedbackCalibration
 
 log = logging.getLogger(__name__)
@@ -117,28 +117,34 @@ def export_reward_model(
     return atomic_directory_write(Path(directory), write)
 
 
-class RewardScorer:
-    """Loads an exported reward SavedModel (TensorFlow only) and scores schedules in batches.
+class ExportedScorer:
+    """An exported scoring SavedModel with its ``brightpath_model.json``, loaded with TensorFlow only:
+    what the one-week and the weekly reward scorers share. Subclasses set ``MODEL_KIND`` (the
+    metadata's ``kind``), ``DESCRIPTION`` (for errors) and ``INPUT_NAMES`` (the signature's inputs).
 
     Args:
-        model_dir: the reward model directory, e.g. ``models/reward``.
+        model_dir: the model directory, e.g. ``models/reward``.
 
     Attributes:
         model_dir: that directory.
         model_version: the exported model's version (its training run).
         metadata: the parsed ``brightpath_model.json``.
         calibration: how feedback maps onto the targets the model learned (``targets``).
-        chunk_size: schedules per SavedModel call.
+        chunk_size: rows per SavedModel call (cut from length-sorted rows).
 
     Raises:
-        ModelLoadError: the directory is missing, is not a reward model, or is corrupt (naming the path).
+        ModelLoadError: the directory is missing, holds another kind of model, or is corrupt (naming the path).
     """
+
+    MODEL_KIND: str = ""
+    DESCRIPTION: str = ""
+    INPUT_NAMES: tuple[str, ...] = ()
 
     def __init__(self, model_dir: str | os.PathLike):
         self.model_dir = Path(model_dir)
         self.metadata = read_metadata(self.model_dir)
-        if self.metadata.get("kind") != MODEL_KIND:
-            raise ModelLoadError(self.model_dir, f"not a reward model (kind={self.metadata.get('kind')!r})")
+        if self.metadata.get("kind") != self.MODEL_KIND:
+            raise ModelLoadError(self.model_dir, f"not {self.DESCRIPTION} (kind={self.metadata.get('kind')!r})")
         try:
             self.calibration = (
                 FeedbackCalibration.from_dict(self.metadata["target_calibration"])
@@ -155,17 +161,27 @@ class RewardScorer:
         self.model_version = str(self.metadata.get("model_version", "unknown"))
         self.chunk_size = CHUNK_SIZE
 
-    def score_inputs(self, inputs: RewardInputs) -> dict[str, np.ndarray]:
-        """Scores of prepared inputs: ``{"satisfaction", "engagement", "effectiveness"}`` → float32 ``[B]``."""
+    def score_inputs(self, inputs: Any) -> dict[str, np.ndarray]:
+        """Scores of prepared inputs (an object with ``lengths``, ``take`` and ``as_dict``, e.g.
+        ``RewardInputs``): ``{"satisfaction", "engagement", "effectiveness"}`` → float32 ``[B]``."""
         import tensorflow as tf
 
         out = {name: np.zeros(len(inputs), dtype=np.float32) for name in TARGET_NAMES}
         for index in length_chunks(inputs.lengths, self.chunk_size):
             chunk = inputs.take(index).as_dict()
-            scores = self._serve(**{name: tf.constant(chunk[name]) for name in INPUT_NAMES})
+            scores = self._serve(**{name: tf.constant(chunk[name], tf.float32) for name in self.INPUT_NAMES})
             for name in TARGET_NAMES:
                 out[name][index] = scores[name].numpy()
         return out
+
+
+class RewardScorer(ExportedScorer):
+    """Loads an exported reward SavedModel (TensorFlow only) and scores schedules in batches
+    (``ExportedScorer`` for the arguments, attributes and errors; chunks of ``chunk_size`` schedules)."""
+
+    MODEL_KIND = MODEL_KIND
+    DESCRIPTION = "a reward model"
+    INPUT_NAMES = INPUT_NAMES
 
     def score_layouts(
         self, layouts: Sequence[np.ndarray], answers: np.ndarray, child_age: np.ndarray, grade_band: np.ndarray
@@ -185,4 +201,4 @@ class RewardScorer:
         return self.score_inputs(build_inputs(layouts, answers, child_age, grade_band))
 
 
-__all__ = ["MODEL_KIND", "RewardScorer", "SIGNATURE_DOC", "export_reward_model"]
+__all__ = ["MODEL_KIND", "SIGNATURE_DOC", "ExportedScorer", "RewardScorer", "export_reward_model"]

@@ -271,15 +271,22 @@ def _architecture(config: AttentionConfig) -> dict[str, Any]:
     return {k: getattr(config, k) for k in ("d_model", "num_heads", "num_layers", "ff_dim", "head_units")}
 
 
-def _train_attention(config: AttentionConfig, preprocessing, train, val, seed, on_epoch, initial_weights=None):
+def fit_keras_reward_model(
+    model, input_specs, config, train, val, rng: np.random.Generator, on_epoch=None, initial_weights=None
+) -> History:
+    """Fit a Keras reward model (the attention model, the weekly one) on ``train``'s observed targets and
+    stop early on ``val``: weighted MSE over the observed targets, length-bucketed batches of
+    ``config.batch_size``, Adam with ``config.learning_rate`` cosine-decayed to zero over
+    ``config.max_epochs``, ``config.patience``, the best epoch's weights kept.
+
+    Args:
+        model: a built Keras model whose ``score`` method takes ``input_specs``-shaped inputs.
+        input_specs: the ``tf.TensorSpec`` dict of the model's inputs (the train step's signature).
+        rng: shuffles the batches (the caller seeds it, and TensorFlow, before building the model).
+        initial_weights: start from these weights (a warm start) instead of the fresh initialisation.
+    """
     import tensorflow as tf
 
-    from brightpath.reproducibility import seed_everything
-    from brightpath.reward.inputs import tensor_specs
-
-    seed_everything(seed, with_tensorflow=True)
-    rng = np.random.default_rng(seed)
-    model = build_attention_model(config, preprocessing)
     steps_per_epoch = len(bucketed_batches(train.inputs.lengths, config.batch_size, np.random.default_rng(0)))
     # Cosine decay to zero over max_epochs: late epochs take small steps, so the
     # validation loss settles instead of bouncing around its best value.
@@ -287,7 +294,7 @@ def _train_attention(config: AttentionConfig, preprocessing, train, val, seed, o
     optimizer = tf.keras.optimizers.Adam(schedule)
     target_spec = tf.TensorSpec([None, N_TARGETS], tf.float32)
 
-    @tf.function(input_signature=[tensor_specs(), target_spec, target_spec])
+    @tf.function(input_signature=[input_specs, target_spec, target_spec])
     def train_step(inputs, values, weights):
         with tf.GradientTape() as tape:
             predictions = model(inputs, training=True)
@@ -310,7 +317,7 @@ def _train_attention(config: AttentionConfig, preprocessing, train, val, seed, o
     model(train.inputs.take(np.arange(min(2, len(train)))).as_dict())  # create the weights before snapshots
     if initial_weights is not None:
         model.set_weights(initial_weights)
-    history = fit_with_early_stopping(
+    return fit_with_early_stopping(
         run_epoch,
         lambda: weighted_mse(predict_attention(model, val.inputs), val.targets),
         model.get_weights,
@@ -319,6 +326,16 @@ def _train_attention(config: AttentionConfig, preprocessing, train, val, seed, o
         patience=config.patience,
         on_epoch=on_epoch,
     )
+
+
+def _train_attention(config: AttentionConfig, preprocessing, train, val, seed, on_epoch, initial_weights=None):
+    from brightpath.reproducibility import seed_everything
+    from brightpath.reward.inputs import tensor_specs
+
+    seed_everything(seed, with_tensorflow=True)
+    rng = np.random.default_rng(seed)
+    model = build_attention_model(config, preprocessing)
+    history = fit_keras_reward_model(model, tensor_specs(), config, train, val, rng, on_epoch, initial_weights)
     return model, history
 
 
@@ -389,6 +406,7 @@ __all__ = [
     "History",
     "TrainedRewardModel",
     "bucketed_batches",
+    "fit_keras_reward_model",
     "fit_with_early_stopping",
     "train_reward_model",
     "weighted_mse",

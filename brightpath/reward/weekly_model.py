@@ -36,10 +36,10 @@ import numpy as np
 from brightpath.errors import ValidationError
 from brightpath.features import N_PROFILE_FEATURES
 from brightpath.history import TOKEN_DIM
-from brightpath.reward.inputs import CHUNK_SIZE, Preprocessing, length_chunks, tensor_specs
-from brightpath.reward.models import N_DAY_IDS, N_SUBJECT_IDS, _attention_classes
+from brightpath.reward.inputs import Preprocessing, tensor_specs
+from brightpath.reward.models import N_DAY_IDS, N_SUBJECT_IDS, _attention_classes, predict_attention
 from brightpath.reward.targets import N_TARGETS
-from brightpath.reward.training import History, bucketed_batches, fit_with_early_stopping, weighted_mse
+from brightpath.reward.training import History, fit_keras_reward_model
 from brightpath.reward.weekly_data import WeeklyRewardData, WeeklyRewardInputs
 from brightpath.schedule import N_PARAMS
 from brightpath.temporal import N_WEEK_FEATURES
@@ -237,14 +237,6 @@ def _weekly_classes():
     return SimpleNamespace(WeeklyRewardModel=WeeklyRewardModel)
 
 
-def predict_weekly(model, inputs: WeeklyRewardInputs, chunk: int = CHUNK_SIZE) -> np.ndarray:
-    """Scores ``[B, 3]`` of an in-memory weekly model, in length-sorted chunks (little block padding)."""
-    out = np.zeros((len(inputs), N_TARGETS), dtype=np.float32)
-    for index in length_chunks(inputs.lengths, chunk):
-        out[index] = model.score(inputs.take(index).as_dict()).numpy()
-    return out
-
-
 @dataclass
 class TrainedWeeklyModel:
     """A fitted history-aware reward model.
@@ -260,7 +252,7 @@ class TrainedWeeklyModel:
 
     def predict(self, inputs: WeeklyRewardInputs) -> np.ndarray:
         """Scores float32 ``[B, 3]`` in [0, 1], columns in ``targets.TARGET_NAMES`` order."""
-        return predict_weekly(self.model, inputs)
+        return predict_attention(self.model, inputs)
 
 
 def train_weekly_model(
@@ -271,49 +263,13 @@ def train_weekly_model(
 
     Same seed, same data, same config → the same model (TensorFlow seeded, op determinism on).
     """
-    import tensorflow as tf
-
     from brightpath.reproducibility import seed_everything
 
     seed_everything(seed, with_tensorflow=True)
     rng = np.random.default_rng(seed)
     preprocessing = Preprocessing.fit(train.inputs.week)
     model = build_weekly_model(config, preprocessing)
-    steps = len(bucketed_batches(train.inputs.lengths, config.batch_size, np.random.default_rng(0)))
-    optimizer = tf.keras.optimizers.Adam(
-        tf.keras.optimizers.schedules.CosineDecay(config.learning_rate, config.max_epochs * steps)
-    )
-    target_spec = tf.TensorSpec([None, N_TARGETS], tf.float32)
-
-    @tf.function(input_signature=[weekly_tensor_specs(), target_spec, target_spec])
-    def train_step(inputs, values, weights):
-        with tf.GradientTape() as tape:
-            predictions = model(inputs, training=True)
-            loss = tf.reduce_sum(weights * tf.square(values - predictions)) / tf.maximum(tf.reduce_sum(weights), 1e-6)
-        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
-        return loss, tf.reduce_sum(weights)
-
-    values = np.nan_to_num(train.targets.values, nan=0.0)
-    weights = train.targets.weights
-
-    def run_epoch(epoch: int) -> float:
-        total, mass = 0.0, 0.0
-        for index in bucketed_batches(train.inputs.lengths, config.batch_size, rng):
-            loss, batch_mass = train_step(train.inputs.take(index).as_dict(), values[index], weights[index])
-            total += float(loss) * float(batch_mass)
-            mass += float(batch_mass)
-        return total / max(mass, 1e-12)
-
-    model(train.inputs.take(np.arange(min(2, len(train)))).as_dict())  # create the weights before snapshots
-    history = fit_with_early_stopping(
-        run_epoch,
-        lambda: weighted_mse(predict_weekly(model, val.inputs), val.targets),
-        model.get_weights,
-        model.set_weights,
-        max_epochs=config.max_epochs,
-        patience=config.patience,
-        on_epoch=on_epoch,
-    )
+    history = fit_keras_reward_model(model, weekly_tensor_specs(), config, train, val, rng, on_epoch)
     return TrainedWeeklyModel(model, config, preprocessing, history)
 
 
@@ -322,7 +278,6 @@ __all__ = [
     "WEEKS_AGO_CAP",
     "WeeklyRewardConfig",
     "build_weekly_model",
-    "predict_weekly",
     "train_weekly_model",
     "weekly_tensor_specs",
 ]

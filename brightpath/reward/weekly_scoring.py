@@ -40,11 +40,11 @@ from typing import Any
 
 import numpy as np
 
-from brightpath.errors import ModelLoadError, ValidationError
-from brightpath.export import atomic_directory_write, load_saved_model, read_metadata, write_metadata
-from brightpath.reward.inputs import CHUNK_SIZE, Preprocessing, length_chunks
-from brightpath.reward.targets import DEFAULT_CALIBRATION, TARGET_NAMES, FeedbackCalibration
-from brightpath.reward.weekly_data import WeeklyRewardInputs, weekly_inputs
+from brightpath.export import atomic_directory_write, write_metadata
+from brightpath.reward.inputs import Preprocessing
+from brightpath.reward.scoring import ExportedScorer
+from brightpath.reward.targets import TARGET_NAMES
+from brightpath.reward.weekly_data import weekly_inputs
 
 log = logging.getLogger(__name__)
 
@@ -134,53 +134,15 @@ def export_weekly_reward_model(
     return atomic_directory_write(Path(directory), write)
 
 
-class WeeklyRewardScorer:
+class WeeklyRewardScorer(ExportedScorer):
     """An exported history-aware reward model, loaded with TensorFlow only: the ``WeekScorer`` of
-    ``BrightPath/ScheduleWeeks-v0`` with ``reward_source="model"``.
+    ``BrightPath/ScheduleWeeks-v0`` with ``reward_source="model"`` (``reward.scoring.ExportedScorer``
+    for the arguments, e.g. ``<model_dir>/weekly_reward``, the attributes and the errors; chunks of
+    ``chunk_size`` length-sorted weeks)."""
 
-    Args:
-        model_dir: the model directory (e.g. ``<model_dir>/weekly_reward``).
-
-    Attributes:
-        model_dir, model_version, metadata, calibration: as ``reward.scoring.RewardScorer``'s.
-        chunk_size: weeks per SavedModel call (cut from length-sorted weeks).
-
-    Raises:
-        ModelLoadError: the directory is missing, holds another kind of model, or is corrupt.
-    """
-
-    def __init__(self, model_dir: str | os.PathLike):
-        self.model_dir = Path(model_dir)
-        self.metadata = read_metadata(self.model_dir)
-        if self.metadata.get("kind") != MODEL_KIND:
-            raise ModelLoadError(self.model_dir, f"not a weekly reward model (kind={self.metadata.get('kind')!r})")
-        try:
-            self.calibration = (
-                FeedbackCalibration.from_dict(self.metadata["target_calibration"])
-                if "target_calibration" in self.metadata
-                else DEFAULT_CALIBRATION
-            )
-        except ValidationError as exc:
-            raise ModelLoadError(self.model_dir, f"brightpath_model.json: {exc}") from exc
-        self._loaded = load_saved_model(self.model_dir)
-        try:
-            self._serve = self._loaded.signatures["serving_default"]
-        except (AttributeError, KeyError) as exc:
-            raise ModelLoadError(self.model_dir, "the SavedModel has no serving_default signature") from exc
-        self.model_version = str(self.metadata.get("model_version", "unknown"))
-        self.chunk_size = CHUNK_SIZE
-
-    def score_inputs(self, inputs: WeeklyRewardInputs) -> dict[str, np.ndarray]:
-        """``{"satisfaction", "engagement", "effectiveness"}`` → float32 ``[B]`` of prepared inputs."""
-        import tensorflow as tf
-
-        out = {name: np.zeros(len(inputs), dtype=np.float32) for name in TARGET_NAMES}
-        for index in length_chunks(inputs.lengths, self.chunk_size):
-            chunk = inputs.take(index).as_dict()
-            scores = self._serve(**{name: tf.constant(chunk[name], tf.float32) for name in INPUT_NAMES})
-            for name in TARGET_NAMES:
-                out[name][index] = scores[name].numpy()
-        return out
+    MODEL_KIND = MODEL_KIND
+    DESCRIPTION = "a weekly reward model"
+    INPUT_NAMES = INPUT_NAMES
 
     def score_weeks(self, request) -> dict[str, np.ndarray]:
         """The ``envs.weeks_env.WeekScorer`` protocol: scores of a ``WeekScoringRequest``'s weeks (one
