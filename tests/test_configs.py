@@ -81,7 +81,7 @@ LAUNCHES: dict[str, list[str]] = {
         *(f"results.{o}" for o in TINY_ORACLE),
         *TINY_DATA,
     ],
-    "loop": [*TINY_LOOP, "loop.rounds=1", "loop.research=false"],
+    "loop": [*TINY_LOOP, "loop.rounds=0", "loop.research=false"],  # the bootstrap; tests/test_loop.py runs rounds
     "weekly_reward": ["+exp=weekly_reward", *TINY_WEEKLY_REWARD],
     "weeks": [*TINY_WEEKS_ORACLE, "agent.num_iterations=1"],
     "weeks transformer": [*TINY_WEEKS_ORACLE, "model=weeks_transformer", "agent.num_iterations=1"],

@@ -17,6 +17,8 @@ together migrate once.
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from pathlib import Path
 
 import sqlalchemy
@@ -61,7 +63,7 @@ def create_engine(url: str | None = None, *, autocheckpoint: bool = True, **kwar
     def _configure(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy, not the driver, begins transactions
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes; WAL's usual setting
         cursor.execute("PRAGMA foreign_keys=ON")
         if not autocheckpoint:
@@ -74,6 +76,21 @@ def create_engine(url: str | None = None, *, autocheckpoint: bool = True, **kwar
         connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _enable_wal(cursor) -> None:
+    """``PRAGMA journal_mode=WAL``, retried for up to ``SQLITE_BUSY_TIMEOUT_S``: switching a new file to WAL
+    needs an exclusive lock, and SQLite answers processes that open a new file together with an immediate
+    "database is locked" there instead of waiting on its busy timeout."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def checkpoint(engine: Engine) -> None:
