@@ -18,6 +18,15 @@ import os
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+# Under pytest-xdist, the cores shared out between the workers: every worker's TensorFlow (and OpenMP) pool
+# the size of the whole machine would make each worker's tiny training runs fight the others' for the
+# same cores. Subprocesses the tests start inherit it; an explicit setting wins.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:
+    _THREADS = str(max(1, (os.cpu_count() or 1) // _WORKERS))
+    for _variable in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ.setdefault(_variable, _THREADS)
+
 import copy  # noqa: E402
 import shutil  # noqa: E402
 import sys  # noqa: E402
