@@ -144,6 +144,13 @@ def build_networks(observation_spec, action_spec, config: NetworkConfig):
         size = config.encoder
         return FeatureTokenEncoder(num_features, size.d_model, size.num_heads, size.ff_dim, size.num_layers)
 
+    return feedforward_networks(observation_spec, action_spec, config, projection, encoder)
+
+
+def feedforward_networks(observation_spec, action_spec, config: NetworkConfig, projection, encoder):
+    """``(actor_net, value_net)``: TF-Agents' feed-forward actor and value networks, each with its own
+    ``encoder()`` as preprocessing layer (None: the raw observation), tanh hidden layers of
+    ``config.actor_fc_layers`` / ``config.value_fc_layers``, and the actor's head built by ``projection``."""
     actor = actor_distribution_network.ActorDistributionNetwork(
         observation_spec,
         action_spec,
@@ -167,4 +174,4 @@ def _softplus_inverse(y: float) -> float:
     return float(y + math.log(-math.expm1(-y)))
 
 
-__all__ = ["MODELS", "EncoderConfig", "FeatureTokenEncoder", "NetworkConfig", "build_networks"]
+__all__ = ["MODELS", "EncoderConfig", "FeatureTokenEncoder", "NetworkConfig", "build_networks", "feedforward_networks"]

@@ -30,7 +30,7 @@ import math
 
 import tensorflow as tf
 
-from agents.networks import apply_transformer_blocks, transformer_blocks
+from agents.networks import apply_transformer_blocks, feedforward_networks, transformer_blocks
 from brightpath.history import TOKEN_DIM
 from envs.weeks_env import observation_layout, observation_size
 
@@ -151,12 +151,7 @@ def build_weeks_networks(observation_spec, action_spec, config, projection):
             or ``weeks_rnn``.
         projection: the Normal projection network factory shared with the one-step models.
     """
-    from tf_agents.networks import (
-        actor_distribution_network,
-        actor_distribution_rnn_network,
-        value_network,
-        value_rnn_network,
-    )
+    from tf_agents.networks import actor_distribution_rnn_network, value_rnn_network
 
     weeks = weeks_of(int(observation_spec.shape[-1]))
     tanh = tf.keras.activations.tanh
@@ -189,23 +184,7 @@ def build_weeks_networks(observation_spec, action_spec, config, projection):
         size = config.encoder
         return WeekHistoryEncoder(weeks, size.d_model, size.num_heads, size.ff_dim, size.num_layers)
 
-    actor = actor_distribution_network.ActorDistributionNetwork(
-        observation_spec,
-        action_spec,
-        preprocessing_layers=encoder(),
-        fc_layer_params=tuple(config.actor_fc_layers),
-        activation_fn=tanh,
-        continuous_projection_net=projection,
-        name=f"{config.name}_actor",
-    )
-    value = value_network.ValueNetwork(
-        observation_spec,
-        preprocessing_layers=encoder(),
-        fc_layer_params=tuple(config.value_fc_layers),
-        activation_fn=tanh,
-        name=f"{config.name}_value",
-    )
-    return actor, value
+    return feedforward_networks(observation_spec, action_spec, config, projection, encoder)
 
 
 __all__ = [
