@@ -82,8 +82,6 @@ def export_reward_model(
     from brightpath.reward.inputs import tensor_specs
 
     specs = tensor_specs()
-    module = tf.Module()
-    module.model = model
 
     @tf.function(input_signature=[specs[name] for name in INPUT_NAMES])
     def serve(tokens, mask, summary, answers, child_age):
@@ -93,27 +91,56 @@ def export_reward_model(
         )
         return {name: scores[:, j] for j, name in enumerate(TARGET_NAMES)}
 
-    module.serve = serve
-    info = {
-        "kind": MODEL_KIND,
-        "source": "attention",
+    info = scoring_model_info(
+        model,
+        specs,
+        INPUT_NAMES,
+        kind=MODEL_KIND,
+        source="attention",
+        model_version=model_version,
+        signature=SIGNATURE_DOC,
+        preprocessing=preprocessing_state,
+        metadata=metadata,
+    )
+    log.info("exporting reward model %s to %s", model_version, directory)
+    return save_scoring_model(model, serve, info, directory)
+
+
+def scoring_model_info(
+    model, specs, input_names, *, kind, source, model_version, signature, preprocessing, metadata=None
+) -> dict[str, Any]:
+    """``brightpath_model.json`` of an exported scoring model: its kind and version, the signature's
+    float32 inputs with their shapes, the target outputs, the preprocessing and model config, then
+    ``metadata``'s entries."""
+    return {
+        "kind": kind,
+        "source": source,
         "model_version": model_version,
-        "signature": SIGNATURE_DOC,
+        "signature": signature,
         "inputs": {
             name: {"dtype": "float32", "shape": [None if d is None else int(d) for d in specs[name].shape]}
-            for name in INPUT_NAMES
+            for name in input_names
         },
         "outputs": list(TARGET_NAMES),
-        "preprocessing": preprocessing_state.to_dict(),
+        "preprocessing": preprocessing.to_dict(),
         "model_config": dataclasses.asdict(model.config),
         **dict(metadata or {}),
     }
+
+
+def save_scoring_model(model, serve, info: Mapping[str, Any], directory: str | os.PathLike) -> Path:
+    """Write ``model`` with ``serve`` as its ``serving_default`` signature and ``info`` as its metadata
+    to ``directory``, atomically (replaced only once complete); returns the directory."""
+    import tensorflow as tf
+
+    module = tf.Module()
+    module.model = model
+    module.serve = serve
 
     def write(tmp: Path) -> None:
         tf.saved_model.save(module, str(tmp), signatures={"serving_default": serve})
         write_metadata(tmp, info)
 
-    log.info("exporting reward model %s to %s", model_version, directory)
     return atomic_directory_write(Path(directory), write)
 
 
@@ -201,4 +228,12 @@ class RewardScorer(ExportedScorer):
         return self.score_inputs(build_inputs(layouts, answers, child_age, grade_band))
 
 
-__all__ = ["MODEL_KIND", "SIGNATURE_DOC", "ExportedScorer", "RewardScorer", "export_reward_model"]
+__all__ = [
+    "MODEL_KIND",
+    "SIGNATURE_DOC",
+    "ExportedScorer",
+    "RewardScorer",
+    "export_reward_model",
+    "save_scoring_model",
+    "scoring_model_info",
+]

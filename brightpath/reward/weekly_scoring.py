@@ -31,7 +31,6 @@ feedback the family is expected to give on the week, read as the targets
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from collections.abc import Mapping
@@ -40,9 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from brightpath.export import atomic_directory_write, write_metadata
 from brightpath.reward.inputs import Preprocessing
-from brightpath.reward.scoring import ExportedScorer
+from brightpath.reward.scoring import ExportedScorer, save_scoring_model, scoring_model_info
 from brightpath.reward.targets import TARGET_NAMES
 from brightpath.reward.weekly_data import weekly_inputs
 
@@ -91,8 +89,6 @@ def export_weekly_reward_model(
     from brightpath.reward.weekly_model import weekly_tensor_specs
 
     specs = weekly_tensor_specs()
-    module = tf.Module()
-    module.model = model
 
     @tf.function(input_signature=[specs[name] for name in INPUT_NAMES])
     def serve(tokens, mask, summary, answers, child_age, params, week_features, history, history_mask):
@@ -110,28 +106,19 @@ def export_weekly_reward_model(
         scores = model(inputs, training=False)
         return {name: scores[:, j] for j, name in enumerate(TARGET_NAMES)}
 
-    module.serve = serve
-    info = {
-        "kind": MODEL_KIND,
-        "source": "weekly_attention",
-        "model_version": model_version,
-        "signature": SIGNATURE_DOC,
-        "inputs": {
-            name: {"dtype": "float32", "shape": [None if d is None else int(d) for d in specs[name].shape]}
-            for name in INPUT_NAMES
-        },
-        "outputs": list(TARGET_NAMES),
-        "preprocessing": preprocessing.to_dict(),
-        "model_config": dataclasses.asdict(model.config),
-        **dict(metadata or {}),
-    }
-
-    def write(tmp: Path) -> None:
-        tf.saved_model.save(module, str(tmp), signatures={"serving_default": serve})
-        write_metadata(tmp, info)
-
+    info = scoring_model_info(
+        model,
+        specs,
+        INPUT_NAMES,
+        kind=MODEL_KIND,
+        source="weekly_attention",
+        model_version=model_version,
+        signature=SIGNATURE_DOC,
+        preprocessing=preprocessing,
+        metadata=metadata,
+    )
     log.info("exporting weekly reward model %s to %s", model_version, directory)
-    return atomic_directory_write(Path(directory), write)
+    return save_scoring_model(model, serve, info, directory)
 
 
 class WeeklyRewardScorer(ExportedScorer):
