@@ -8,8 +8,7 @@ running the remaining iterations computes exactly what an uninterrupted run comp
 
     checkpoint = TrainingCheckpoint(run_checkpoint_dir(root, "ppo-mlp-s0"), learner, py_env,
                                     max_to_keep=2, resume=True)
-    history = train_ppo(learner, tf_env, start_iteration=checkpoint.start_iteration,
-                        history=checkpoint.history, checkpoint=checkpoint)
+    history = train_ppo(learner, tf_env, checkpoint=checkpoint)  # continues after the restored iterations
 """
 
 from __future__ import annotations
@@ -61,6 +60,7 @@ class TrainingCheckpoint:
     Attributes:
         start_iteration: completed iterations restored (0 for a fresh start).
         history: the metric history restored (one dict per completed iteration).
+        restored_env_steps: environment steps of the restored iterations (0 for a fresh start).
     """
 
     def __init__(
@@ -96,6 +96,10 @@ class TrainingCheckpoint:
             log.info("resume: continuing from iteration %d (%s)", self.start_iteration, self.directory)
         elif resume:
             log.info("resume: no checkpoint in %s; starting from iteration 0", self.directory)
+
+    @property
+    def restored_env_steps(self) -> int:
+        return int(self.history[-1]["env_steps"]) if self.history else 0
 
     def save(self, iteration: int, history: list[dict[str, float]]) -> None:
         """Checkpoint the state after ``iteration`` completed iterations, with the metric ``history``."""

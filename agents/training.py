@@ -96,29 +96,28 @@ def train_ppo(
     learner: PPOLearner,
     tf_env,
     *,
-    start_iteration: int = 0,
-    history: Sequence[dict[str, float]] = (),
     checkpoint: TrainingCheckpoint | None = None,
     callbacks: Sequence[IterationCallback] = (),
 ) -> list[dict[str, float]]:
-    """Run PPO iterations ``start_iteration`` … ``learner.config.num_iterations − 1`` (module docstring).
+    """Run the PPO iterations after the checkpoint's up to ``learner.config.num_iterations`` (module docstring).
 
     Args:
         learner: from ``build_learner`` (or ``PPOLearner`` directly); its ``config`` sets the
             number of iterations, the reference penalty and the checkpoint interval.
         tf_env: the batched environment the learner collects from.
-        start_iteration: completed iterations so far (a restored checkpoint's).
-        history: the metric history of those iterations (a restored checkpoint's).
-        checkpoint: saves the run every ``checkpoint_interval`` iterations and after the last.
+        checkpoint: where the run continues from (its ``start_iteration`` and ``history``; a fresh
+            one starts at iteration 0) and saves itself every ``checkpoint_interval`` iterations and
+            after the last. None: iterations 1 … ``num_iterations``, nothing saved.
         callbacks: told about each iteration (``IterationCallback``), e.g. a metrics logger and
             a ``ProgressBar``.
 
     Returns:
-        The metric history: ``history`` followed by one dict per iteration run here (its
+        The metric history: the checkpoint's followed by one dict per iteration run here (its
         metrics and ``env_steps``).
     """
     config = learner.config
-    history = list(history)
+    start_iteration = checkpoint.start_iteration if checkpoint is not None else 0
+    history = list(checkpoint.history) if checkpoint is not None else []
     env_steps = int(history[-1]["env_steps"]) if history else 0
     for callback in callbacks:
         callback.on_train_begin(start_iteration, config.num_iterations)

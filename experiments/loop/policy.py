@@ -114,14 +114,7 @@ def train_policy(
     checkpoint = TrainingCheckpoint(
         directory, learner, tf_env.pyenv, max_to_keep=agent.checkpoints_to_keep, resume=True
     )
-    train_ppo(
-        learner,
-        tf_env,
-        start_iteration=checkpoint.start_iteration,
-        history=checkpoint.history,
-        checkpoint=checkpoint,
-        callbacks=[*callbacks, ProgressBar(description)],
-    )
+    train_ppo(learner, tf_env, checkpoint=checkpoint, callbacks=[*callbacks, ProgressBar(description)])
     return learner
 
 

@@ -141,7 +141,10 @@ def figure(rounds: dict[str, dict[str, Any]], reference: dict[str, Any] | None):
     )
     for ax in (by_round, by_kl):
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+        else:  # loop.research=false: nothing was measured against the truth
+            ax.text(0.5, 0.5, "no research evaluation in this run", ha="center", va="center", transform=ax.transAxes)
     return fig
 
 

@@ -139,13 +139,11 @@ def run(config: RunConfig, tracker: Tracker) -> dict[str, float]:
     history = train_ppo(
         learner,
         tf_env,
-        start_iteration=checkpoint.start_iteration,
-        history=checkpoint.history,
         checkpoint=checkpoint,
         callbacks=[WeeksMetricsLogger(tracker, vector_env), ProgressBar(config.run_name)],
     )
     train_seconds = time.perf_counter() - train_started
-    steps_run = history[-1]["env_steps"] - (checkpoint.history[-1]["env_steps"] if checkpoint.history else 0)
+    steps_run = history[-1]["env_steps"] - checkpoint.restored_env_steps
 
     generator_dir = export(config, learner, tracker, scorer)
     eval_started = time.perf_counter()
