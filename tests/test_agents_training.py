@@ -77,9 +77,7 @@ def test_the_loop_reports_each_iteration_and_resumes_exactly_from_a_checkpoint(t
     tf_env, learner = _setup()
     restored = TrainingCheckpoint(tmp_path / "run", learner, tf_env.pyenv, max_to_keep=1, resume=True)
     assert restored.start_iteration == 1 and len(restored.history) == 1
-    resumed = train_ppo(
-        learner, tf_env, start_iteration=restored.start_iteration, history=restored.history, checkpoint=restored
-    )
+    resumed = train_ppo(learner, tf_env, checkpoint=restored)
     timing = ("perf/",)
     assert [{k: v for k, v in h.items() if not k.startswith(timing)} for h in resumed] == [
         {k: v for k, v in h.items() if not k.startswith(timing)} for h in straight

@@ -20,8 +20,12 @@ from experiments import config_check, schemas
 from experiments.loop.config import LoopConfig
 from tests.test_loop import TINY_LOOP
 from tests.test_ppo_task import TINY as TINY_PPO_TASK
+from tests.test_reward_task import TINY as TINY_REWARD_TASK
+from tests.test_reward_task import TINY_DATA as TINY_REWARD_TASK_DATA
 from tests.test_weeks_task import ORACLE as TINY_WEEKS_ORACLE
+from tests.test_weeks_task import RNN_ORACLE as TINY_WEEKS_RNN_ORACLE
 from tests.test_weeks_task import TINY_REWARD as TINY_WEEKLY_REWARD
+from tests.test_weeks_task import WITH_REWARD_MODEL as TINY_WEEKS_WITH_REWARD_MODEL
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO_ROOT / "configs"
@@ -48,20 +52,6 @@ TINY_ATTENTION = [
 LAUNCHES: dict[str, list[str]] = {
     "data": ["+exp=data", *TINY_DATA],
     "reward": ["+exp=reward", *TINY_DATA, *TINY_ATTENTION],
-    "reward gbr": [
-        "+exp=reward",
-        "reward_model=gbr",
-        "reward_model.max_trees=4",
-        "reward_model.trees_per_round=2",
-        *TINY_DATA,
-    ],
-    "reward mlp": [
-        "+exp=reward",
-        "reward_model=mlp",
-        "reward_model.hidden_layer_sizes=[8]",
-        "reward_model.max_epochs=1",
-        *TINY_DATA,
-    ],
     "baseline": ["+exp=baseline", "imitation.n_estimators=4", "imitation.cv_folds=2", *TINY_DATA],
     "baseline gbr": ["+exp=baseline", "imitation=gbr", "imitation.n_estimators=4", "imitation.cv_folds=2", *TINY_DATA],
     "baseline mlp": [
@@ -82,14 +72,16 @@ LAUNCHES: dict[str, list[str]] = {
         *TINY_DATA,
     ],
     "weekly_reward": ["+exp=weekly_reward", *TINY_WEEKLY_REWARD],
-    "weeks": [*TINY_WEEKS_ORACLE, "agent.num_iterations=1"],
     "weeks transformer": [*TINY_WEEKS_ORACLE, "model=weeks_transformer", "agent.num_iterations=1"],
-    "weeks rnn": [*TINY_WEEKS_ORACLE, "model=weeks_rnn", "agent.num_iterations=1"],
 }
 """One tiny launch per experiment file and per group option the experiments do not select themselves."""
 LAUNCHED_BY_THEIR_OWN_TESTS: dict[str, list[str]] = {
     "tests/test_ppo_task.py (transformer)": [*TINY_PPO_TASK, "model=transformer"],
     "tests/test_loop.py": TINY_LOOP,
+    "tests/test_weeks_task.py": TINY_WEEKS_WITH_REWARD_MODEL,
+    "tests/test_weeks_task.py (rnn)": TINY_WEEKS_RNN_ORACLE,
+    "tests/test_reward_task.py (gbr)": ["+exp=reward", *TINY_REWARD_TASK_DATA, *TINY_REWARD_TASK["gbr"]],
+    "tests/test_reward_task.py (mlp)": ["+exp=reward", *TINY_REWARD_TASK_DATA, *TINY_REWARD_TASK["mlp"]],
 }
 """Launches the dedicated test modules make anyway, with the overrides they use (imported, so they cannot drift):
 counted as covering their experiment and options instead of launching them a second time here."""

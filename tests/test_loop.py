@@ -177,39 +177,38 @@ def test_a_broken_challenger_is_blocked_and_the_champion_keeps_serving(run_exper
     assert rejected.tags["gate_decision"] == "reject"  # a rejected challenger stays registered and tagged
 
 
-def test_the_loop_keeps_its_store_in_postgresql_by_url(run_experiment, tmp_home, postgres_url):
+def test_a_round_whose_trigger_does_not_fire_serves_and_listens_into_postgresql_but_does_not_retrain(
+    run_experiment, tmp_home, postgres_url
+):
+    """The store is a PostgreSQL database given by URL (nothing written to the SQLite default); round 1 serves
+    its cohort and stores every answer, but too little feedback arrived to retrain: no challenger, no A/B test."""
+    from brightpath import registry
     from brightpath.store import Store
     from tests.test_store import _drop_postgres_database, _fresh_postgres_database
 
     url, name = _fresh_postgres_database(postgres_url)
     try:
-        run_experiment([*TINY_LOOP, "loop.rounds=1", "loop.research=false", f"loop.database_url='{url}'"], tmp_home)
+        run_experiment(
+            [
+                *TINY_LOOP,
+                "loop.rounds=1",
+                "loop.research=false",
+                "loop.trigger.min_new_feedback=100000",
+                "loop.trigger.on_drift=false",
+                "loop.trigger.on_degradation=false",
+                "loop.trigger.on_critical=false",
+                f"loop.database_url='{url}'",
+            ],
+            tmp_home,
+        )
         assert not (tmp_home / "brightpath.db").exists()
         store = Store(url)
         served, feedback = store.served_frame(), store.feedback_frame()
         store.close()
-        assert served["cohort"].value_counts()[["loop-s0/r01/serve", "loop-s0/r01/ab"]].tolist() == [40, 60]
-        assert len(feedback) == len(served)
-        assert _state(tmp_home)["rounds"]["1"]["verdict"]["decision"] in ("promote", "reject")
     finally:
         _drop_postgres_database(postgres_url, name)
-
-
-def test_a_round_whose_trigger_does_not_fire_serves_and_listens_but_does_not_retrain(run_experiment, tmp_home):
-    from brightpath import registry
-
-    run_experiment(
-        [
-            *TINY_LOOP,
-            "loop.rounds=1",
-            "loop.research=false",
-            "loop.trigger.min_new_feedback=100000",
-            "loop.trigger.on_drift=false",
-            "loop.trigger.on_degradation=false",
-            "loop.trigger.on_critical=false",
-        ],
-        tmp_home,
-    )
+    assert served["cohort"].value_counts().to_dict() == {"loop-s0/r00/logged": 153, "loop-s0/r01/serve": 40}
+    assert len(feedback) == len(served)
     record = _state(tmp_home)["rounds"]["1"]
     assert record["done"] and not record["steps"]["trigger"]["fired"] and "verdict" not in record
     assert record["steps"]["served"] == 40

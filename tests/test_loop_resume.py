@@ -18,12 +18,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 LOOP = [
     *TINY_LOOP,
     "loop.rounds=1",
-    "loop.ppo_iterations=8",
+    "loop.ppo_iterations=4",
     "agent.checkpoint_interval=1",
     "loop.research=false",
     "loop.oracle_reference=false",
 ]
-"""Round 1 trains 8 PPO iterations with a checkpoint after each, so a kill lands inside the round; the A/B
+"""Round 1 trains 4 PPO iterations with a checkpoint after each, so a kill lands inside the round; the A/B
 gate, the promotion and the dashboard come after it."""
 KILL_AFTER = "round-01/ppo/tf/checkpoint"
 

@@ -142,7 +142,7 @@ def test_training_resumes_exactly_from_a_checkpoint(tmp_path):
     )
     tf_env, learner = _setup("weeks_rnn", num_iterations=2)
     restored = TrainingCheckpoint(tmp_path, learner, tf_env.pyenv, max_to_keep=1, resume=True)
-    resumed = train_ppo(learner, tf_env, start_iteration=restored.start_iteration, history=restored.history)
+    resumed = train_ppo(learner, tf_env, checkpoint=restored)
     strip = [{k: v for k, v in h.items() if not k.startswith("perf/")} for h in straight]
     assert [{k: v for k, v in h.items() if not k.startswith("perf/")} for h in resumed] == strip
 

@@ -37,7 +37,11 @@ TINY_REWARD = [
     "weeks.reward_model.history_units=8",
     "weeks.reward_model.batch_size=64",
 ]
+WITH_REWARD_MODEL = [*TINY_WEEKS, *TINY_REWARD]
+"""The default weekly network (weeks_mlp) against a weekly reward model trained first."""
 ORACLE = [*TINY_WEEKS, "weeks.reward_source=oracle"]
+RNN_ORACLE = [*ORACLE, "model=weeks_rnn", "agent.num_iterations=1"]
+"""The recurrent network for one iteration on the oracle reward: the second model the report test adds."""
 
 
 def _comparable(metrics: dict[str, float]) -> dict[str, float]:
@@ -45,7 +49,7 @@ def _comparable(metrics: dict[str, float]) -> dict[str, float]:
 
 
 def test_a_tiny_run_trains_the_reward_model_then_the_policy_and_reports(tmp_home, run_experiment, mlflow_store):
-    metrics = run_experiment([*TINY_WEEKS, *TINY_REWARD], tmp_home)
+    metrics = run_experiment(WITH_REWARD_MODEL, tmp_home)
 
     for key in (
         "eval/late_true_satisfaction",
@@ -107,7 +111,7 @@ def test_a_tiny_run_trains_the_reward_model_then_the_policy_and_reports(tmp_home
     assert (tmp_home / "reports" / "weeks_by_week.png").stat().st_size > 10_000
 
     # Another model on the same cohort joins the report (the oracle reward: no reward model needed).
-    run_experiment([*ORACLE, "model=weeks_rnn", "agent.num_iterations=1"], tmp_home)
+    run_experiment(RNN_ORACLE, tmp_home)
     report = (tmp_home / "reports" / "weeks.md").read_text()
     assert "| adaptive PPO (weeks_mlp) |" in report and "| adaptive PPO (weeks_rnn), oracle reward |" in report
 

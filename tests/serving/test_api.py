@@ -318,6 +318,7 @@ def test_health_readiness_and_model_status(client):
     assert client.get("/v1/models/reward/versions/9").status_code == 404
     assert client.get("/v1/models/policy").status_code == 404
     assert client.get("/v1/models/..%2F..%2Fetc").status_code == 404
+    assert client.post("/api/ml/generate-schedule/", json=SEED_FAMILY).status_code == 201
     metrics = client.get("/metrics").text
     assert 'brightpath_http_requests_total{endpoint="/api/ml/generate-schedule/",status="201"}' in metrics
 
