@@ -134,7 +134,7 @@ def save_scoring_model(model, serve, info: Mapping[str, Any], directory: str | o
     import tensorflow as tf
 
     module = tf.Module()
-    module.model = model
+    module.model_variables = list(model.variables)  # the weights serve reads; not the Keras layers (slow to save)
     module.serve = serve
 
     def write(tmp: Path) -> None:

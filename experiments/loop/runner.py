@@ -103,6 +103,8 @@ class Loop:
         )
         self._held_out = None
         self._client = None
+        self._generators: dict[int, Any] = {}
+        self._scorers: dict[int, Any] = {}
         if tracker.enabled:
             from experiments.tracking.runs import connect
 
@@ -275,14 +277,22 @@ class Loop:
         return self.world.families(keys), served
 
     def _generator(self, version: int):
+        """The published generator ``version``, loaded once (a published version never changes)."""
         from brightpath.inference import ScheduleGeneratorModel
 
-        return ScheduleGeneratorModel(registry.version_path(self.model_dir, "generator", version))
+        if version not in self._generators:
+            self._generators[version] = ScheduleGeneratorModel(
+                registry.version_path(self.model_dir, "generator", version)
+            )
+        return self._generators[version]
 
     def _scorer(self, version: int):
+        """The published reward model ``version``, loaded once (a published version never changes)."""
         from brightpath.reward.scoring import RewardScorer
 
-        return RewardScorer(registry.version_path(self.model_dir, "reward", version))
+        if version not in self._scorers:
+            self._scorers[version] = RewardScorer(registry.version_path(self.model_dir, "reward", version))
+        return self._scorers[version]
 
     def _metadata(self, tracker, round_: int, **extra: Any) -> dict[str, Any]:
         return artifacts.model_metadata(
