@@ -46,14 +46,15 @@ def _setup(name: str = "weeks_mlp", *, seed: int = 0, action_mode: str = "absolu
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> dict:
-    """A briefly trained policy of each weeks network and its exported weekly generator, by model name."""
+    """A briefly trained policy of each weeks network (``_setup``'s defaults: 2 iterations), its exported weekly
+    generator and its metric history, by model name."""
     out = {}
     for name in MODELS:
         tf_env, learner = _setup(name)
-        train_ppo(learner, tf_env)
+        history = train_ppo(learner, tf_env)
         directory = tmp_path_factory.mktemp(name) / "weekly_generator"
         export_weekly_generator(learner.agent.policy, directory, weeks=WEEKS, action_mode="absolute", model_version="t")
-        out[name] = (learner, directory)
+        out[name] = (learner, directory, history)
     return out
 
 
@@ -131,11 +132,10 @@ def test_a_recurrent_policy_carries_its_state_through_the_episode():
         learner.greedy_actions(obs[:, 0])
 
 
-def test_training_resumes_exactly_from_a_checkpoint(tmp_path):
+def test_training_resumes_exactly_from_a_checkpoint(trained, tmp_path):
     from agents.checkpoint import TrainingCheckpoint
 
-    tf_env, learner = _setup("weeks_rnn", num_iterations=2)
-    straight = train_ppo(learner, tf_env)
+    *_, straight = trained["weeks_rnn"]  # 2 iterations without a break
     tf_env, learner = _setup("weeks_rnn", num_iterations=1)
     train_ppo(
         learner, tf_env, checkpoint=TrainingCheckpoint(tmp_path, learner, tf_env.pyenv, max_to_keep=1, resume=False)
@@ -149,7 +149,7 @@ def test_training_resumes_exactly_from_a_checkpoint(tmp_path):
 
 @pytest.mark.parametrize("name", MODELS)
 def test_the_exported_weekly_generator_plans_what_the_policy_plans(trained, name):
-    learner, directory = trained[name]
+    learner, directory, _ = trained[name]
     model = WeeklyGeneratorModel(directory)
     assert model.weeks == WEEKS and model.source == "ppo"
     families, starts = evaluation_cohort(24, WEEKS, seed=4)
@@ -174,7 +174,7 @@ def test_an_adjusting_policy_exports_its_adjustments(tmp_path):
 
 
 def test_the_weekly_generator_runs_without_this_repository(trained):
-    _, directory = trained["weeks_rnn"]  # recurrent: the history is unrolled inside the graph
+    _, directory, _ = trained["weeks_rnn"]  # recurrent: the history is unrolled inside the graph
     metadata = json.loads((directory / "brightpath_model.json").read_text())
     assert metadata["kind"] == "weekly_generator" and metadata["weeks"] == WEEKS
     script = textwrap.dedent(f"""
