@@ -29,14 +29,9 @@ KILL_AFTER = "round-01/ppo/tf/checkpoint"
 
 
 def _launch(home: Path, *extra: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "BRIGHTPATH_HOME": str(home),
-        "MLFLOW_TRACKING_URI": f"sqlite:///{home}/mlflow.db",
-        "OMP_NUM_THREADS": "1",
-        "TF_NUM_INTRAOP_THREADS": "1",
-        "TF_NUM_INTEROP_THREADS": "1",
-    }
+    """``python -m experiments.train`` of ``LOOP`` in ``home``, with this process's thread settings (tests/conftest.py),
+    so that it computes what an in-process run computes."""
+    env = {**os.environ, "BRIGHTPATH_HOME": str(home), "MLFLOW_TRACKING_URI": f"sqlite:///{home}/mlflow.db"}
     return subprocess.Popen(
         [sys.executable, "-m", "experiments.train", *LOOP, *extra, f"paths.root={home}"],
         cwd=REPO_ROOT,
@@ -101,32 +96,46 @@ def _registry_state(home: Path) -> dict:
     return state
 
 
-def test_a_loop_killed_mid_round_resumes_to_what_an_uninterrupted_run_reaches(tmp_path, _mlflow_db_template):
+def test_a_loop_killed_mid_round_resumes_to_what_an_uninterrupted_run_reaches(tmp_path, tmp_home, run_experiment):
+    """The run to kill is a process of its own (SIGKILLed inside round 1's PPO, then resumed by a new process);
+    the uninterrupted run is made in this process meanwhile."""
     import shutil
+    import threading
 
-    homes = {name: tmp_path / name for name in ("uninterrupted", "killed")}
-    for home in homes.values():
-        home.mkdir()
-        shutil.copy(_mlflow_db_template, home / "mlflow.db")
-    uninterrupted = _launch(homes["uninterrupted"])
-    killed = _launch(homes["killed"])
-    marker = homes["killed"] / "checkpoints" / "loop-s0" / KILL_AFTER
-    deadline = time.monotonic() + 600
-    while not marker.exists():
-        assert killed.poll() is None, f"the run ended before round 1's PPO: {killed.stderr.read()[-3000:]}"
-        assert time.monotonic() < deadline, "round 1's PPO never started"
-        time.sleep(0.05)
-    killed.send_signal(signal.SIGKILL)
-    killed.wait()
-    state = json.loads((homes["killed"] / "checkpoints" / "loop-s0" / "loop_state.json").read_text())
-    assert not state["rounds"]["1"].get("done"), "the kill was meant to land inside round 1"
+    killed_home = tmp_path / "killed"
+    killed_home.mkdir()
+    shutil.copy(tmp_home / "mlflow.db", killed_home / "mlflow.db")  # the empty store tmp_home starts with
+    killed = _launch(killed_home)
+    marker = killed_home / "checkpoints" / "loop-s0" / KILL_AFTER
+    outcome: dict = {}
 
-    resumed = _launch(homes["killed"], "resume=true")
-    _finish(resumed)
-    _finish(uninterrupted)
+    def kill_inside_round_1_then_resume() -> None:
+        deadline = time.monotonic() + 600
+        while not marker.exists():
+            if killed.poll() is not None:
+                outcome["error"] = f"the run ended before round 1's PPO: {killed.stderr.read()[-3000:]}"
+                return
+            if time.monotonic() > deadline:
+                outcome["error"] = "round 1's PPO never started"
+                return
+            time.sleep(0.05)
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+        outcome["state"] = json.loads((killed_home / "checkpoints" / "loop-s0" / "loop_state.json").read_text())
+        outcome["resumed"] = _launch(killed_home, "resume=true")
 
-    expected, got = (_store_contents(homes[n]) for n in ("uninterrupted", "killed"))
+    watcher = threading.Thread(target=kill_inside_round_1_then_resume, daemon=True)
+    watcher.start()
+    try:
+        run_experiment(LOOP, tmp_home)
+    finally:
+        watcher.join(timeout=600)
+    assert "error" not in outcome, outcome["error"]
+    assert not outcome["state"]["rounds"]["1"].get("done"), "the kill was meant to land inside round 1"
+    _finish(outcome["resumed"])
+
+    expected, got = _store_contents(tmp_home), _store_contents(killed_home)
     for table in expected:
         assert len(got[table]) == len(expected[table]), table
         assert got[table] == expected[table], table
-    assert _registry_state(homes["killed"]) == _registry_state(homes["uninterrupted"])
+    assert _registry_state(killed_home) == _registry_state(tmp_home)
