@@ -20,11 +20,7 @@ Wiring only; the algorithm is ``agents.training.train_ppo``:
 5. the exported generator, the expert rule and the oracle (cached) on the same held-out
    families (``eval/...``, see ``evaluate``), a learning curve and the distributions.
 
-Checkpoints live in ``<paths.checkpoint_dir>/<run_name>/`` next to the MLflow run id
-(``mlflow_run_id.txt``). ``resume=true`` reopens that MLflow run (``experiments.train``) and
-continues from the last checkpoint, reproducing exactly what an uninterrupted run computes;
-iterations after the last checkpoint are computed (and logged) again. ``resume=false`` starts
-over and deletes that run name's old checkpoints.
+Checkpoints and ``resume=true``: ``experiments.tasks._ppo_training`` (shared with the weeks task).
 """
 
 from __future__ import annotations
@@ -39,6 +35,7 @@ import numpy as np
 import brightpath  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow loads)
 from experiments import artifacts
 from experiments.schemas import RunConfig
+from experiments.tasks._ppo_training import train_under_checkpoint
 from experiments.tracking import Tracker
 
 log = logging.getLogger(__name__)
@@ -46,7 +43,6 @@ log = logging.getLogger(__name__)
 CONFIG_GROUPS = ("data", "env", "model", "agent", "reward_model", "eval")
 USES_TENSORFLOW = True
 """``experiments.train`` seeds TensorFlow for this task."""
-RUN_ID_FILE = "mlflow_run_id.txt"
 GENERATOR_MODEL, POLICY_MODEL = "generator", "policy"
 """Registry names of the exported generator and policy."""
 
@@ -69,8 +65,7 @@ def check(config: RunConfig) -> None:
 def run(config: RunConfig, tracker: Tracker) -> dict[str, float]:
     """Train, export and evaluate the PPO generator; return ``eval/...`` and ``perf/...`` metrics."""
     from agents.adapter import schedule_tf_environment
-    from agents.checkpoint import TrainingCheckpoint, run_checkpoint_dir
-    from agents.training import ProgressBar, build_learner, train_ppo
+    from agents.training import build_learner
 
     started = time.perf_counter()
     scorer = None
@@ -88,18 +83,7 @@ def run(config: RunConfig, tracker: Tracker) -> dict[str, float]:
         reward_weights=dict(env.reward_weights),
     )
     learner = build_learner(tf_env, config.model, config.agent, seed=config.seed)
-    directory = run_checkpoint_dir(config.paths.checkpoint_dir, config.run_name)
-    checkpoint = TrainingCheckpoint(
-        directory, learner, tf_env.pyenv, max_to_keep=config.agent.checkpoints_to_keep, resume=config.resume
-    )
-    _record_run_id(directory, tracker, resume=config.resume)
-
-    train_started = time.perf_counter()
-    history = train_ppo(
-        learner, tf_env, checkpoint=checkpoint, callbacks=[MetricsLogger(tracker, scorer), ProgressBar(config.run_name)]
-    )
-    train_seconds = time.perf_counter() - train_started
-    steps_run = history[-1]["env_steps"] - checkpoint.restored_env_steps
+    history, train_perf = train_under_checkpoint(config, tracker, tf_env, learner, [MetricsLogger(tracker, scorer)])
 
     generator_dir = export(config, learner, tracker, scorer)
     eval_started = time.perf_counter()
@@ -108,8 +92,7 @@ def run(config: RunConfig, tracker: Tracker) -> dict[str, float]:
     metrics.update(
         {
             "perf/reward_model_setup_seconds": reward_seconds,
-            "perf/train_seconds": train_seconds,
-            "perf/env_steps_per_s": steps_run / train_seconds,
+            **train_perf,
             "perf/eval_seconds": time.perf_counter() - eval_started,
             "perf/total_seconds": time.perf_counter() - started,
         }
@@ -137,21 +120,6 @@ class MetricsLogger:
 
     def on_train_end(self) -> None:
         pass
-
-
-def _record_run_id(directory: Path, tracker: Tracker, *, resume: bool) -> None:
-    """Keep the MLflow run id next to the checkpoints (a resumed run says if they belong to another)."""
-    run_id_file = directory / RUN_ID_FILE
-    if resume and run_id_file.exists() and tracker.run_id and run_id_file.read_text().strip() != tracker.run_id:
-        log.warning(
-            "resume: the checkpoint in %s belongs to MLflow run %s, but run %s is open; continuing the "
-            "checkpoint, logging to the open run",
-            directory,
-            run_id_file.read_text().strip(),
-            tracker.run_id,
-        )
-    if tracker.run_id:
-        run_id_file.write_text(tracker.run_id + "\n")
 
 
 def export(config: RunConfig, learner, tracker: Tracker, scorer) -> Path:

@@ -47,6 +47,7 @@ import numpy as np
 import brightpath  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow loads)
 from experiments import artifacts
 from experiments.schemas import RunConfig
+from experiments.tasks._ppo_training import train_under_checkpoint
 from experiments.tracking import Tracker
 
 log = logging.getLogger(__name__)
@@ -109,8 +110,7 @@ def run(config: RunConfig, tracker: Tracker) -> dict[str, float]:
     """Train, export and evaluate the adaptive policy; return ``eval/...``, ``bars/...`` and ``perf/...``."""
     import envs
     from agents.adapter import schedule_tf_environment
-    from agents.checkpoint import TrainingCheckpoint, run_checkpoint_dir
-    from agents.training import ProgressBar, build_learner, train_ppo
+    from agents.training import build_learner
 
     started = time.perf_counter()
     spec = config.weeks
@@ -127,23 +127,10 @@ def run(config: RunConfig, tracker: Tracker) -> dict[str, float]:
         reward_model=scorer,
     )
     learner = build_learner(tf_env, config.model, config.agent, seed=config.seed)
-    checkpoint = TrainingCheckpoint(
-        run_checkpoint_dir(config.paths.checkpoint_dir, config.run_name),
-        learner,
-        tf_env.pyenv,
-        max_to_keep=config.agent.checkpoints_to_keep,
-        resume=config.resume,
-    )
     vector_env = tf_env.pyenv.gym_env.unwrapped
-    train_started = time.perf_counter()
-    history = train_ppo(
-        learner,
-        tf_env,
-        checkpoint=checkpoint,
-        callbacks=[WeeksMetricsLogger(tracker, vector_env), ProgressBar(config.run_name)],
+    history, train_perf = train_under_checkpoint(
+        config, tracker, tf_env, learner, [WeeksMetricsLogger(tracker, vector_env)]
     )
-    train_seconds = time.perf_counter() - train_started
-    steps_run = history[-1]["env_steps"] - checkpoint.restored_env_steps
 
     generator_dir = export(config, learner, tracker, scorer)
     eval_started = time.perf_counter()
@@ -152,8 +139,7 @@ def run(config: RunConfig, tracker: Tracker) -> dict[str, float]:
     metrics.update(
         {
             "perf/reward_model_setup_seconds": reward_seconds,
-            "perf/train_seconds": train_seconds,
-            "perf/env_steps_per_s": steps_run / train_seconds,
+            **train_perf,
             "perf/eval_seconds": time.perf_counter() - eval_started,
             "perf/total_seconds": time.perf_counter() - started,
         }
