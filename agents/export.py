@@ -38,6 +38,7 @@ from brightpath.export import (
     export_generator,
     load_saved_model,
     read_metadata,
+    save_serving_model,
     write_metadata,
 )
 from brightpath.tf_namespace import tf_namespace
@@ -296,8 +297,6 @@ def export_weekly_generator(
     from brightpath.temporal import N_WEEK_FEATURES, WEEK_FEATURES
 
     unit_actions = weekly_unit_action_fn(policy, int(weeks), action_mode)
-    module = tf.Module()
-    module.policy_variables = list(policy.variables())
 
     @tf.function(
         input_signature=[
@@ -334,24 +333,20 @@ def export_weekly_generator(
         params = unit_to_params(unit, tf_namespace())
         return {name: params[:, i] for i, name in enumerate(PARAM_NAMES)}
 
-    module.serve = serve
-
-    def write(tmp: Path) -> None:
-        tf.saved_model.save(module, str(tmp), signatures={"serving_default": serve})
-        write_metadata(
-            tmp,
-            {
-                "kind": WEEKLY_GENERATOR_KIND,
-                "source": "ppo",
-                "model_version": model_version,
-                "signature": WEEKLY_SIGNATURE,
-                "weeks": int(weeks),
-                "action_mode": action_mode,
-                "param_names": list(PARAM_NAMES),
-                "feedback_inputs": list(FEEDBACK_INPUTS),
-                "week_features": list(WEEK_FEATURES),
-                **dict(metadata or {}),
-            },
-        )
-
-    return atomic_directory_write(Path(directory), write)
+    return save_serving_model(
+        serve,
+        {"policy_variables": list(policy.variables())},
+        {
+            "kind": WEEKLY_GENERATOR_KIND,
+            "source": "ppo",
+            "model_version": model_version,
+            "signature": WEEKLY_SIGNATURE,
+            "weeks": int(weeks),
+            "action_mode": action_mode,
+            "param_names": list(PARAM_NAMES),
+            "feedback_inputs": list(FEEDBACK_INPUTS),
+            "week_features": list(WEEK_FEATURES),
+            **dict(metadata or {}),
+        },
+        directory,
+    )

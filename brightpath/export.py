@@ -103,6 +103,31 @@ def load_saved_model(directory: Path):
         raise ModelLoadError(directory, f"SavedModel is corrupt or incompatible ({type(exc).__name__}: {exc})") from exc
 
 
+def save_serving_model(
+    serve: Callable, trackables: Mapping[str, Any], metadata: Mapping[str, Any], directory: str | os.PathLike
+) -> Path:
+    """Write a SavedModel whose entry point is ``serve`` (its ``serving_default`` signature, a ``tf.function``
+    with an input signature) with ``metadata`` as its ``brightpath_model.json``, atomically; returns the directory.
+
+    ``trackables`` (attribute name → object) are the variables ``serve`` reads, attached so they are saved:
+    pass variables (e.g. ``list(model.variables)``), not Keras models or TF-Agents objects, so that loading
+    needs TensorFlow only and saving does not trace every layer (a tiny attention reward model: 0.19 s instead
+    of 0.81 s).
+    """
+    import tensorflow as tf
+
+    module = tf.Module()
+    for name, obj in trackables.items():
+        setattr(module, name, obj)
+    module.serve = serve
+
+    def write(tmp: Path) -> None:
+        tf.saved_model.save(module, str(tmp), signatures={"serving_default": serve})
+        write_metadata(tmp, dict(metadata))
+
+    return atomic_directory_write(Path(directory), write)
+
+
 def export_generator(
     unit_action_fn: Callable,
     trackables: Mapping[str, Any],
@@ -130,10 +155,6 @@ def export_generator(
     from brightpath.schedule import PARAM_NAMES, unit_to_params
     from brightpath.tf_namespace import tf_namespace
 
-    module = tf.Module()
-    for name, obj in trackables.items():
-        setattr(module, name, obj)
-
     @tf.function(
         input_signature=[
             tf.TensorSpec([None, N_ITEMS], tf.float32, name="answers"),
@@ -145,21 +166,17 @@ def export_generator(
         params = unit_to_params(unit, tf_namespace())
         return {name: params[:, i] for i, name in enumerate(PARAM_NAMES)}
 
-    module.serve = serve
-
-    def write(tmp: Path) -> None:
-        tf.saved_model.save(module, str(tmp), signatures={"serving_default": serve})
-        write_metadata(
-            tmp,
-            {
-                "kind": "generator",
-                "source": source,
-                "model_version": model_version,
-                "signature": "serving_default(answers, child_age) -> schedule parameters",
-                "param_names": list(PARAM_NAMES),
-                **dict(metadata or {}),
-            },
-        )
-
     log.info("exporting %s generator to %s", source, directory)
-    return atomic_directory_write(Path(directory), write)
+    return save_serving_model(
+        serve,
+        trackables,
+        {
+            "kind": "generator",
+            "source": source,
+            "model_version": model_version,
+            "signature": "serving_default(answers, child_age) -> schedule parameters",
+            "param_names": list(PARAM_NAMES),
+            **dict(metadata or {}),
+        },
+        directory,
+    )

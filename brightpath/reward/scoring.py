@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from brightpath.errors import ModelLoadError, ValidationError
-from brightpath.export import atomic_directory_write, load_saved_model, read_metadata, write_metadata
+from brightpath.export import load_saved_model, read_metadata, save_serving_model
 from brightpath.reward.inputs import CHUNK_SIZE, INPUT_NAMES, Preprocessing, build_inputs, length_chunks
 from brightpath.reward.targets import DEFAULT_CALIBRATION, TARGET_NAMES, FeedbackCalibration
 
@@ -103,7 +103,7 @@ def export_reward_model(
         metadata=metadata,
     )
     log.info("exporting reward model %s to %s", model_version, directory)
-    return save_scoring_model(model, serve, info, directory)
+    return save_serving_model(serve, {"model_variables": list(model.variables)}, info, directory)
 
 
 def scoring_model_info(
@@ -126,22 +126,6 @@ def scoring_model_info(
         "model_config": dataclasses.asdict(model.config),
         **dict(metadata or {}),
     }
-
-
-def save_scoring_model(model, serve, info: Mapping[str, Any], directory: str | os.PathLike) -> Path:
-    """Write ``model`` with ``serve`` as its ``serving_default`` signature and ``info`` as its metadata
-    to ``directory``, atomically (replaced only once complete); returns the directory."""
-    import tensorflow as tf
-
-    module = tf.Module()
-    module.model_variables = list(model.variables)  # the weights serve reads; not the Keras layers (slow to save)
-    module.serve = serve
-
-    def write(tmp: Path) -> None:
-        tf.saved_model.save(module, str(tmp), signatures={"serving_default": serve})
-        write_metadata(tmp, info)
-
-    return atomic_directory_write(Path(directory), write)
 
 
 class ExportedScorer:
@@ -228,12 +212,4 @@ class RewardScorer(ExportedScorer):
         return self.score_inputs(build_inputs(layouts, answers, child_age, grade_band))
 
 
-__all__ = [
-    "MODEL_KIND",
-    "SIGNATURE_DOC",
-    "ExportedScorer",
-    "RewardScorer",
-    "export_reward_model",
-    "save_scoring_model",
-    "scoring_model_info",
-]
+__all__ = ["MODEL_KIND", "SIGNATURE_DOC", "ExportedScorer", "RewardScorer", "export_reward_model", "scoring_model_info"]

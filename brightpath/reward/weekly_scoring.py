@@ -39,8 +39,9 @@ from typing import Any
 
 import numpy as np
 
+from brightpath.export import save_serving_model
 from brightpath.reward.inputs import Preprocessing
-from brightpath.reward.scoring import ExportedScorer, save_scoring_model, scoring_model_info
+from brightpath.reward.scoring import ExportedScorer, scoring_model_info
 from brightpath.reward.targets import TARGET_NAMES
 from brightpath.reward.weekly_data import weekly_inputs
 
@@ -118,7 +119,7 @@ def export_weekly_reward_model(
         metadata=metadata,
     )
     log.info("exporting weekly reward model %s to %s", model_version, directory)
-    return save_scoring_model(model, serve, info, directory)
+    return save_serving_model(serve, {"model_variables": list(model.variables)}, info, directory)
 
 
 class WeeklyRewardScorer(ExportedScorer):
