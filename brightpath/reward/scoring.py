@@ -91,10 +91,13 @@ def export_reward_model(
         )
         return {name: scores[:, j] for j, name in enumerate(TARGET_NAMES)}
 
-    info = scoring_model_info(
+    log.info("exporting reward model %s to %s", model_version, directory)
+    return save_scoring_model(
         model,
+        serve,
         specs,
         INPUT_NAMES,
+        directory,
         kind=MODEL_KIND,
         source="attention",
         model_version=model_version,
@@ -102,17 +105,16 @@ def export_reward_model(
         preprocessing=preprocessing_state,
         metadata=metadata,
     )
-    log.info("exporting reward model %s to %s", model_version, directory)
-    return save_serving_model(serve, {"model_variables": list(model.variables)}, info, directory)
 
 
-def scoring_model_info(
-    model, specs, input_names, *, kind, source, model_version, signature, preprocessing, metadata=None
-) -> dict[str, Any]:
-    """``brightpath_model.json`` of an exported scoring model: its kind and version, the signature's
-    float32 inputs with their shapes, the target outputs, the preprocessing and model config, then
-    ``metadata``'s entries."""
-    return {
+def save_scoring_model(
+    model, serve, specs, input_names, directory, *, kind, source, model_version, signature, preprocessing, metadata=None
+) -> Path:
+    """Write a Keras scoring model's ``serve`` function (inputs ``specs[name] for name in input_names``) as a
+    SavedModel holding the model's variables, atomically (``brightpath.export.save_serving_model``); its
+    ``brightpath_model.json``: kind and version, the signature's float32 inputs with their shapes, the target
+    outputs, the preprocessing and model config, then ``metadata``'s entries. Returns the directory."""
+    info = {
         "kind": kind,
         "source": source,
         "model_version": model_version,
@@ -126,6 +128,7 @@ def scoring_model_info(
         "model_config": dataclasses.asdict(model.config),
         **dict(metadata or {}),
     }
+    return save_serving_model(serve, {"model_variables": list(model.variables)}, info, directory)
 
 
 class ExportedScorer:
@@ -212,4 +215,4 @@ class RewardScorer(ExportedScorer):
         return self.score_inputs(build_inputs(layouts, answers, child_age, grade_band))
 
 
-__all__ = ["MODEL_KIND", "SIGNATURE_DOC", "ExportedScorer", "RewardScorer", "export_reward_model", "scoring_model_info"]
+__all__ = ["MODEL_KIND", "SIGNATURE_DOC", "ExportedScorer", "RewardScorer", "export_reward_model", "save_scoring_model"]

@@ -39,9 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from brightpath.export import save_serving_model
 from brightpath.reward.inputs import Preprocessing
-from brightpath.reward.scoring import ExportedScorer, scoring_model_info
+from brightpath.reward.scoring import ExportedScorer, save_scoring_model
 from brightpath.reward.targets import TARGET_NAMES
 from brightpath.reward.weekly_data import weekly_inputs
 
@@ -107,10 +106,13 @@ def export_weekly_reward_model(
         scores = model(inputs, training=False)
         return {name: scores[:, j] for j, name in enumerate(TARGET_NAMES)}
 
-    info = scoring_model_info(
+    log.info("exporting weekly reward model %s to %s", model_version, directory)
+    return save_scoring_model(
         model,
+        serve,
         specs,
         INPUT_NAMES,
+        directory,
         kind=MODEL_KIND,
         source="weekly_attention",
         model_version=model_version,
@@ -118,8 +120,6 @@ def export_weekly_reward_model(
         preprocessing=preprocessing,
         metadata=metadata,
     )
-    log.info("exporting weekly reward model %s to %s", model_version, directory)
-    return save_serving_model(serve, {"model_variables": list(model.variables)}, info, directory)
 
 
 class WeeklyRewardScorer(ExportedScorer):
