@@ -42,6 +42,13 @@ def _launch(home: Path, *extra: str) -> subprocess.Popen:
     )
 
 
+def _stop(process: subprocess.Popen | None) -> None:
+    """SIGKILL ``process`` by its pid if it is still running, and reap it."""
+    if process is not None and process.poll() is None:
+        process.kill()
+        process.wait()
+
+
 def _finish(process: subprocess.Popen) -> None:
     _, errors = process.communicate(timeout=600)
     assert process.returncode == 0, errors[-3000:]
@@ -128,11 +135,14 @@ def test_a_loop_killed_mid_round_resumes_to_what_an_uninterrupted_run_reaches(tm
     watcher.start()
     try:
         run_experiment(LOOP, tmp_home)
-    finally:
         watcher.join(timeout=600)
-    assert "error" not in outcome, outcome["error"]
-    assert not outcome["state"]["rounds"]["1"].get("done"), "the kill was meant to land inside round 1"
-    _finish(outcome["resumed"])
+        assert "error" not in outcome, outcome["error"]
+        assert not outcome["state"]["rounds"]["1"].get("done"), "the kill was meant to land inside round 1"
+        _finish(outcome["resumed"])
+    finally:  # whatever failed, no run outlives the test: each is stopped by its own pid
+        _stop(killed)  # (also ends the watcher's wait for round 1)
+        watcher.join(timeout=600)
+        _stop(outcome.get("resumed"))
 
     expected, got = _store_contents(tmp_home), _store_contents(killed_home)
     for table in expected:
