@@ -230,3 +230,16 @@ def test_a_bad_loop_setting_stops_the_run_before_any_work_naming_the_key(run_exp
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         run_experiment([*TINY_LOOP, override], tmp_home)
     assert not (tmp_home / "brightpath.db").exists()
+
+
+def test_the_report_plot_of_a_run_without_research_says_so_instead_of_warning():
+    import warnings
+
+    from experiments.loop.research import figure
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns on a legend with no labelled artists
+        fig = figure({"0": {"done": True}, "1": {"done": True}}, None)
+    for ax in fig.axes:
+        assert ax.get_legend() is None
+        assert [text.get_text() for text in ax.texts] == ["no research evaluation in this run"]

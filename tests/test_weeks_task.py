@@ -72,6 +72,8 @@ def test_a_tiny_run_trains_the_reward_model_then_the_policy_and_reports(tmp_home
     (parent,) = mlflow_store.runs("attributes.run_name = 'weeks-weeks_mlp-s0'")
     (child,) = mlflow_store.runs("attributes.run_name = 'weekly_reward-s0'")
     assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id and child.info.status == "FINISHED"
+    run_id_file = tmp_home / "checkpoints" / "weeks-weeks_mlp-s0" / "mlflow_run_id.txt"
+    assert run_id_file.read_text().strip() == parent.info.run_id  # beside the checkpoints, as +exp=ppo keeps it
     for key in (
         "test/spearman_true_satisfaction",
         "test/nohistory_spearman_true_satisfaction",
