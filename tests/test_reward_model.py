@@ -283,6 +283,17 @@ def test_metadata_documents_the_signature_and_the_preprocessing(exported):
     assert metadata["note"] == "tiny"
 
 
+def test_the_saved_model_holds_the_weights_and_the_signature_not_the_keras_layers(exported, trained):
+    """Saving the Keras model itself traces every layer (4x slower to save, 9x to load, 3x the files); the
+    signature needs only the weights."""
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(exported))
+    assert not hasattr(loaded, "model")
+    assert len(loaded.model_variables) == len(trained.model.variables)
+    assert list(loaded.signatures) == ["serving_default"]
+
+
 def test_the_saved_model_runs_in_a_process_that_never_imports_this_repository(exported, splits, trained, tmp_path):
     batch = splits["test"].inputs.take(np.arange(3))
     np.savez(tmp_path / "batch.npz", **batch.as_dict())
